@@ -1,0 +1,116 @@
+// The Backend contract: what every OS mechanism under polyio provides.
+//
+// A backend turns Operations (backends/operation.h) into completions. The
+// readiness backends (epoll, poll, kqueue) emulate completion: they try the
+// syscall at once, park the operation on its fd when the kernel says EAGAIN,
+// and retry when the fd becomes ready. The completion backend (io_uring)
+// hands the operation to the kernel as is. Above this line nobody can tell
+// which one runs, except by speed.
+//
+// Members every backend has (checked by the `BackendContract` concept):
+//
+//   static absl::StatusOr<std::unique_ptr<B>> Create(const BackendOptions&)
+//       Builds the backend, or says why it cannot run on this host.
+//
+//   bool Submit(Operation* op)
+//       Starts `op`. Returns true when it finished inline: `op->res` is set
+//       and `on_complete` will NOT be called (the fast path of readiness
+//       backends, whose first try often succeeds). Returns false when the
+//       operation is in flight: `on_complete` runs exactly once, later, from
+//       inside Wait(). Never blocks.
+//
+//   void Cancel(Operation* op)
+//       Asks for `op` to finish early. It still completes exactly once,
+//       through `on_complete` from a later Wait(), with -ECANCELED or with
+//       its real result if that won the race. Cancelling an operation that
+//       already completed, or was never submitted, is a no-op. Never
+//       completes anything inline, so callers may cancel from anywhere.
+//
+//   void Forget(int fd)
+//       The caller is about to close `fd`: every operation pending on it
+//       completes (from a later Wait) with -ECANCELED, and the backend drops
+//       what it knows of the fd. An fd used with a backend must be forgotten
+//       before it is closed, because the number will be reused.
+//
+//   int Wait(int64_t timeout_ns)
+//       Blocks until at least one completion is ready, `timeout_ns` passes
+//       (-1: no limit, 0: do not block), or Wake() is called; then delivers
+//       the ready completions and returns how many. The only place a backend
+//       blocks. Not reentrant: `on_complete` must not call Wait().
+//
+//   void Wake()
+//       Thread-safe and async-signal-safe: makes a blocked (or the next) Wait
+//       return promptly.
+//
+//   void CancelAll()
+//       Cancel() for every operation in flight; used when a driver shuts
+//       down, which then calls Wait(0) until InFlight() is zero.
+//
+//   size_t InFlight() const
+//       Operations submitted and not yet delivered.
+//
+//   std::string_view Name() const;  CompletionModel Model() const
+//       What runs underneath, for logs and tests.
+//
+// Thread-safety: thread-hostile except Wake(). One driver thread owns a
+// backend and makes every other call.
+//
+// Invariants (the conformance suite checks them on every backend):
+// 1. Every submitted operation completes exactly once, also when it is
+//    cancelled, its fd is forgotten, or the backend shuts down. Data left
+//    after a partial read is reported again, whatever the edge or level
+//    semantics underneath.
+// 2. An operation and its buffers belong to the backend from Submit until
+//    completion (operation.h).
+// 3. No allocation per operation on the hot path.
+// 4. Results are `res`: bytes or -errno. EAGAIN and EINTR never escape.
+#ifndef POLYIO_BACKENDS_BACKEND_H_
+#define POLYIO_BACKENDS_BACKEND_H_
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "backends/operation.h"
+
+namespace polyio {
+
+enum class CompletionModel { kReadiness, kCompletion };
+
+// Options for creating a backend. Each backend reads the ones that concern it
+// and ignores the rest, so one Runtime option struct serves every build.
+struct BackendOptions {
+  // io_uring: submission queue entries (the completion queue is twice that).
+  uint32_t ring_entries = 256;
+  // io_uring: a kernel thread polls the submission queue (SQPOLL).
+  bool sqpoll = false;
+  uint32_t sqpoll_idle_ms = 1000;
+  // io_uring: use multishot accept/receive, provided-buffer rings and
+  // registered files where the kernel has them.
+  bool modern_features = true;
+  // Readiness backends: events fetched per wait.
+  uint32_t max_events = 256;
+};
+
+template <class B>
+concept BackendContract = requires(B& b, const B& cb, Operation* op, int fd,
+                                   int64_t timeout_ns,
+                                   const BackendOptions& options) {
+  { B::Create(options) } -> std::same_as<absl::StatusOr<std::unique_ptr<B>>>;
+  { b.Submit(op) } -> std::same_as<bool>;
+  { b.Cancel(op) } -> std::same_as<void>;
+  { b.Forget(fd) } -> std::same_as<void>;
+  { b.Wait(timeout_ns) } -> std::same_as<int>;
+  { b.Wake() } -> std::same_as<void>;
+  { b.CancelAll() } -> std::same_as<void>;
+  { cb.InFlight() } -> std::same_as<size_t>;
+  { cb.Name() } -> std::convertible_to<std::string_view>;
+  { cb.Model() } -> std::same_as<CompletionModel>;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_BACKENDS_BACKEND_H_

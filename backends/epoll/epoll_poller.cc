@@ -1,0 +1,87 @@
+#include "backends/epoll/epoll_poller.h"
+
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/status/status.h"
+
+namespace polyio {
+
+absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
+  UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
+  if (!epfd) return absl::ErrnoToStatus(errno, "epoll_create1");
+  UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake) return absl::ErrnoToStatus(errno, "eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.fd = wake.get();
+  if (epoll_ctl(epfd.get(), EPOLL_CTL_ADD, wake.get(), &ev) < 0) {
+    return absl::ErrnoToStatus(errno, "epoll_ctl ADD eventfd");
+  }
+  return EpollPoller(std::move(epfd), std::move(wake),
+                     max_events == 0 ? 1 : max_events);
+}
+
+EpollPoller::EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events)
+    : epfd_(std::move(epfd)),
+      wake_fd_(std::move(wake_fd)),
+      events_(max_events),
+      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {}
+
+int EpollPoller::Arm(int fd, bool, bool, bool first) {
+  if (!first) return 0;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.fd = fd;
+  if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+  if (errno != EEXIST) return -errno;
+  // Registered by an earlier user of this fd number that closed it through
+  // a dup'd fd: take the registration over.
+  return epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+void EpollPoller::Disarm(int fd) {
+  // ENOENT/EBADF mean the kernel already dropped it; nothing to undo.
+  epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void EpollPoller::Wake() {
+  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
+  uint64_t one = 1;
+  // EAGAIN means the counter is saturated: a wake is pending anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+}
+
+void EpollPoller::DrainWake() {
+  wake_pending_->store(false, std::memory_order_release);
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
+}
+
+int EpollPoller::WaitForEvents(int64_t timeout_ns) {
+  int n;
+#if defined(SYS_epoll_pwait2)
+  if (have_pwait2_) {
+    timespec ts{timeout_ns / 1000000000, timeout_ns % 1000000000};
+    n = static_cast<int>(syscall(SYS_epoll_pwait2, epfd_.get(), events_.data(),
+                                 static_cast<int>(events_.size()),
+                                 timeout_ns < 0 ? nullptr : &ts, nullptr, 0));
+    if (n >= 0) return n;
+    if (errno != ENOSYS) return 0;  // EINTR: the caller's loop goes on.
+    have_pwait2_ = false;
+  }
+#endif
+  int timeout_ms = timeout_ns < 0 ? -1
+                   : timeout_ns > int64_t{1} << 40
+                       ? (1 << 30)
+                       : static_cast<int>((timeout_ns + 999999) / 1000000);
+  n = epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()),
+                 timeout_ms);
+  return n < 0 ? 0 : n;
+}
+
+}  // namespace polyio

@@ -1,0 +1,72 @@
+// EpollPoller: the readiness source of the epoll backend.
+//
+// Each fd is registered once, for both directions, edge-triggered
+// (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET): after that, parking and
+// unparking operations costs no epoll_ctl at all. ReadinessReactor's
+// try-before-park rule is what makes edge triggering lossless. Wake() writes
+// an eventfd that sits in the same epoll set.
+//
+// Thread-hostile, except Wake() (thread-safe, async-signal-safe).
+#ifndef POLYIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
+#define POLYIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "platform/unique_fd.h"
+
+namespace polyio {
+
+class EpollPoller {
+ public:
+  static constexpr bool kEdgeTriggered = true;
+
+  static absl::StatusOr<EpollPoller> Create(uint32_t max_events);
+
+  int Arm(int fd, bool want_read, bool want_write, bool first);
+  void Disarm(int fd);
+  void Wake();
+
+  template <class OnEvent>
+  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+    int n = WaitForEvents(timeout_ns);
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = events_[i];
+      if (ev.data.fd == wake_fd_.get()) {
+        DrainWake();
+        continue;
+      }
+      bool error = ev.events & (EPOLLERR | EPOLLHUP);
+      on_event(ev.data.fd,
+               error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
+               error || (ev.events & EPOLLOUT));
+    }
+  }
+
+ private:
+  EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events);
+
+  // epoll_pwait2 (nanosecond timeout) where the kernel has it, else
+  // epoll_wait with the timeout rounded up to whole milliseconds, so that a
+  // wait is never shorter than asked. Returns the number of events, 0 on
+  // timeout or EINTR.
+  int WaitForEvents(int64_t timeout_ns);
+  void DrainWake();
+
+  UniqueFd epfd_;
+  UniqueFd wake_fd_;
+  std::vector<epoll_event> events_;
+  bool have_pwait2_ = true;
+  // Set by Wake() until the poller has seen the eventfd: later wakes skip the
+  // write(2). Heap-allocated so that the poller stays movable.
+  std::unique_ptr<std::atomic<bool>> wake_pending_;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_BACKENDS_EPOLL_EPOLL_POLLER_H_

@@ -1,0 +1,83 @@
+// Operation: one I/O request handed to a backend, and its result.
+//
+// Contract (see backends/backend.h for the whole backend contract):
+// - The caller owns the storage of an Operation (usually it lives inside a
+//   future, and so inside a coroutine frame) and fills in `kind`, `fd`, the
+//   arguments of that kind, and `on_complete`.
+// - From Backend::Submit until `on_complete` runs (or Submit returns true,
+//   meaning it finished inline), the Operation and every buffer it names
+//   belong to the backend and the kernel. The caller must not touch, move or
+//   free them in between.
+// - `res` carries the result as io_uring does: bytes transferred, a new fd,
+//   a readiness mask, or a negative errno. EAGAIN and EINTR never appear.
+// - The `link_*` and `backend_state` fields are the backend's; callers leave
+//   them alone.
+//
+// Thread-compatible: an Operation is used by one driver thread at a time.
+#ifndef POLYIO_BACKENDS_OPERATION_H_
+#define POLYIO_BACKENDS_OPERATION_H_
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace polyio {
+
+enum class OpKind : uint8_t {
+  kRead,     // read(fd, buf, len)
+  kWrite,    // write(fd, buf, len)
+  kRecv,     // recv(fd, buf, len, flags)
+  kSend,     // send(fd, buf, len, flags | MSG_NOSIGNAL)
+  kRecvMsg,  // recvmsg(fd, msg, flags)
+  kSendMsg,  // sendmsg(fd, msg, flags | MSG_NOSIGNAL)
+  kAccept,   // accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC)
+  kConnect,  // connect(fd, addr, addrlen); res is 0 or -errno
+  kPollFd,   // wait until fd is ready for `poll_events`; res is the mask
+  kClose,    // cancel the fd's pending operations, then close(fd)
+  kPread,    // pread(fd, buf, len, offset)
+  kPwrite,   // pwrite(fd, buf, len, offset)
+  kFsync,    // fsync(fd)
+};
+
+// Readiness bits for kPollFd, the same values as poll(2)'s.
+inline constexpr uint32_t kPollIn = 0x001;   // POLLIN
+inline constexpr uint32_t kPollOut = 0x004;  // POLLOUT
+inline constexpr uint32_t kPollErr = 0x008;  // POLLERR
+inline constexpr uint32_t kPollHup = 0x010;  // POLLHUP
+
+struct Operation {
+  using CompleteFn = void (*)(Operation*);
+
+  OpKind kind = OpKind::kRead;
+  int fd = -1;
+
+  // Arguments; which ones matter depends on `kind`.
+  void* buf = nullptr;               // read, write, recv, send, pread, pwrite
+  size_t len = 0;                    // same
+  uint64_t offset = 0;               // pread, pwrite
+  int flags = 0;                     // recv, send, recvmsg, sendmsg
+  msghdr* msg = nullptr;             // recvmsg, sendmsg
+  sockaddr* addr = nullptr;          // accept (out, may be null), connect (in)
+  socklen_t* addrlen_out = nullptr;  // accept (in/out, may be null)
+  socklen_t addrlen = 0;             // connect
+  uint32_t poll_events = 0;          // poll-fd: kPollIn | kPollOut
+
+  // Result, valid once the operation has completed.
+  int32_t res = 0;
+
+  // Called exactly once, on the thread that runs Backend::Wait, unless
+  // Submit returned true. It may submit new operations; it must not block.
+  CompleteFn on_complete = nullptr;
+
+  // Backend-private: intrusive links for waiter lists and the completion
+  // queue, and a small state word.
+  Operation* link_next = nullptr;
+  Operation* link_prev = nullptr;
+  uint32_t backend_state = 0;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_BACKENDS_OPERATION_H_

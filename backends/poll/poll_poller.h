@@ -1,0 +1,68 @@
+// PollPoller: the readiness source of the portable poll(2) backend.
+//
+// Keeps one dense pollfd array of the fds that have waiters, asking for
+// exactly the directions waited for (poll is level-triggered: an fd nobody
+// waits on must leave the array, or every wait returns at once). There is no
+// FD_SETSIZE-style limit: the array grows with the fds. Wake() writes a
+// self-pipe that sits at index 0. ppoll is used where it exists for a
+// nanosecond timeout; elsewhere the timeout rounds up to milliseconds.
+//
+// Thread-hostile, except Wake() (thread-safe, async-signal-safe).
+#ifndef POLYIO_BACKENDS_POLL_POLL_POLLER_H_
+#define POLYIO_BACKENDS_POLL_POLL_POLLER_H_
+
+#include <poll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "platform/unique_fd.h"
+
+namespace polyio {
+
+class PollPoller {
+ public:
+  static constexpr bool kEdgeTriggered = false;
+
+  static absl::StatusOr<PollPoller> Create();
+
+  int Arm(int fd, bool want_read, bool want_write, bool first);
+  void Disarm(int fd);
+  void Wake();
+
+  template <class OnEvent>
+  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+    if (WaitForEvents(timeout_ns) <= 0) return;
+    if (fds_[0].revents != 0) DrainWake();
+    // Callbacks may Arm/Disarm and so reorder the array: walk a snapshot.
+    ready_.clear();
+    for (size_t i = 1; i < fds_.size(); ++i) {
+      if (fds_[i].revents != 0) ready_.push_back(fds_[i]);
+    }
+    for (const pollfd& p : ready_) {
+      bool error = p.revents & (POLLERR | POLLHUP | POLLNVAL);
+      on_event(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
+               error || (p.revents & POLLOUT));
+    }
+  }
+
+ private:
+  PollPoller(UniqueFd wake_read, UniqueFd wake_write);
+  int WaitForEvents(int64_t timeout_ns);
+  void DrainWake();
+  void Remove(int fd);
+
+  UniqueFd wake_read_;
+  UniqueFd wake_write_;
+  std::vector<pollfd> fds_;       // [0] is the wake pipe
+  std::vector<int32_t> slot_of_;  // fd -> index in fds_, or -1
+  std::vector<pollfd> ready_;     // scratch for Poll
+  std::unique_ptr<std::atomic<bool>> wake_pending_;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_BACKENDS_POLL_POLL_POLLER_H_

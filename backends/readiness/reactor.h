@@ -1,0 +1,278 @@
+// ReadinessReactor<Poller>: the completion contract of backends/backend.h on
+// top of a readiness mechanism.
+//
+// How it keeps the contract:
+// - Submit tries the syscall at once (TryOp). Only on EAGAIN is the
+//   operation parked on its fd's list for its direction, and the fd armed in
+//   the poller. Because every operation is tried before it parks, data that
+//   arrived while nobody was waiting is never lost: this is what makes
+//   edge-triggered pollers (epoll with EPOLLET, kqueue with EV_CLEAR) safe.
+// - When the poller reports an fd ready, the parked operations of that
+//   direction are retried in FIFO order until one says EAGAIN again.
+// - Cancel and Forget move parked operations to a queue of finished ones,
+//   delivered by the next Wait, so no callback ever runs inside Cancel.
+//
+// The Poller is a small class with:
+//   static constexpr bool kEdgeTriggered;
+//   int Arm(int fd, bool want_read, bool want_write, bool first);  // 0/-errno
+//   void Disarm(int fd);
+//   template <class F> void Poll(int64_t timeout_ns, F on_event);
+//       // on_event(int fd, bool readable, bool writable)
+//       // on_event.ArmFailed(int fd, bool read, bool write, int32_t -errno)
+//   void Wake();
+// A poller that applies registrations late (kqueue batches them into the
+// kevent call of the next Poll, so Arm returns 0 before the kernel has seen
+// them) reports a registration that failed through on_event.ArmFailed, for
+// the directions whose filter failed. The parked operations of a failed
+// direction complete with that error; when both failed the fd counts as
+// unregistered again, so the next park re-arms it. A direction that failed
+// alone (kqueue: EVFILT_WRITE on a pipe's read end) is not retried, because
+// operations of that direction fail at once on such an fd anyway. Pollers
+// that register synchronously (epoll, poll) return the error from Arm and
+// never call ArmFailed.
+// An edge-triggered poller is armed once per fd for both directions and then
+// left alone (no syscall per operation); a level-triggered one is armed with
+// exactly the directions that have waiters, so it never spins on an fd that
+// nobody waits for.
+//
+// Thread-hostile, except Wake() (thread-safe).
+#ifndef POLYIO_BACKENDS_READINESS_REACTOR_H_
+#define POLYIO_BACKENDS_READINESS_REACTOR_H_
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "backends/operation.h"
+#include "backends/readiness/fd_table.h"
+#include "backends/readiness/op_list.h"
+#include "backends/readiness/try_op.h"
+
+namespace polyio {
+
+template <class Poller>
+class ReadinessReactor {
+ public:
+  explicit ReadinessReactor(Poller poller) : poller_(std::move(poller)) {}
+  ReadinessReactor(const ReadinessReactor&) = delete;
+  ReadinessReactor& operator=(const ReadinessReactor&) = delete;
+
+  bool Submit(Operation* op) {
+    if (op->kind == OpKind::kClose) {
+      Forget(op->fd);
+      op->res = TryOp(op);
+      return true;
+    }
+    op->backend_state = 0;
+    int32_t res = op->fd < 0 ? -EBADF : TryOp(op);
+    if (res != -EAGAIN) {
+      op->res = res;
+      return true;
+    }
+    Park(op);
+    return false;
+  }
+
+  void Cancel(Operation* op) {
+    if (!(op->backend_state & kParked)) return;
+    FdState& fd = table_.At(op->fd);
+    ListOf(fd, op).Unlink(op);
+    Finish(op, -ECANCELED);
+    UpdateInterest(op->fd, fd);
+  }
+
+  void Forget(int fd) {
+    FdState* state = table_.Find(fd);
+    if (state == nullptr) return;
+    FinishAll(*state, -ECANCELED);
+    if (state->registered) poller_.Disarm(fd);
+    *state = FdState{};
+  }
+
+  void CancelAll() {
+    table_.ForEach([this](int fd, FdState& state) {
+      FinishAll(state, -ECANCELED);
+      UpdateInterest(fd, state);
+    });
+  }
+
+  int Wait(int64_t timeout_ns) {
+    delivered_ = 0;
+    DeliverFinished();
+    if (delivered_ > 0 || !finished_.empty()) timeout_ns = 0;
+    poller_.Poll(timeout_ns, Events(this));
+    return delivered_;
+  }
+
+  void Wake() { poller_.Wake(); }
+  size_t InFlight() const { return in_flight_; }
+
+ protected:
+  Poller& poller() { return poller_; }
+
+ private:
+  // backend_state bits (TryOp owns kConnectStarted).
+  static constexpr uint32_t kParked = 1u << 0;
+  static constexpr uint32_t kFinished = 1u << 1;
+
+  struct FdState {
+    OpList readers;
+    OpList writers;
+    OpList either;  // poll-for-readiness in both directions
+    bool registered = false;
+    bool armed_read = false;
+    bool armed_write = false;
+  };
+
+  // What Poller::Poll reports to (see the top of this file).
+  class Events {
+   public:
+    explicit Events(ReadinessReactor* reactor) : reactor_(reactor) {}
+    void operator()(int fd, bool readable, bool writable) const {
+      reactor_->OnReady(fd, readable, writable);
+    }
+    void ArmFailed(int fd, bool read, bool write, int32_t error) const {
+      reactor_->OnArmFailed(fd, read, write, error);
+    }
+
+   private:
+    ReadinessReactor* reactor_;
+  };
+
+  static OpList& ListOf(FdState& fd, const Operation* op) {
+    switch (DirectionOf(*op)) {
+      case WaitsFor::kRead:
+        return fd.readers;
+      case WaitsFor::kWrite:
+        return fd.writers;
+      case WaitsFor::kEither:
+        break;
+    }
+    return fd.either;
+  }
+
+  void Park(Operation* op) {
+    ++in_flight_;
+    FdState& fd = table_.At(op->fd);
+    ListOf(fd, op).PushBack(op);
+    op->backend_state |= kParked;
+    if (int err = UpdateInterest(op->fd, fd); err != 0) {
+      ListOf(fd, op).Unlink(op);
+      Finish(op, err);
+    }
+  }
+
+  // Tells the poller which directions of `fd` have waiters.
+  int UpdateInterest(int fd, FdState& state) {
+    if constexpr (Poller::kEdgeTriggered) {
+      if (state.registered) return 0;
+      if (state.readers.empty() && state.writers.empty() &&
+          state.either.empty()) {
+        return 0;
+      }
+      int err = poller_.Arm(fd, true, true, /*first=*/true);
+      state.registered = (err == 0);
+      return err;
+    } else {
+      bool want_read = !state.readers.empty() || !state.either.empty();
+      bool want_write = !state.writers.empty() || !state.either.empty();
+      if (state.registered && want_read == state.armed_read &&
+          want_write == state.armed_write) {
+        return 0;
+      }
+      int err = poller_.Arm(fd, want_read, want_write, !state.registered);
+      if (err != 0) return err;
+      state.registered = true;
+      state.armed_read = want_read;
+      state.armed_write = want_write;
+      return 0;
+    }
+  }
+
+  void OnReady(int fd, bool readable, bool writable) {
+    FdState* state = table_.Find(fd);
+    if (state == nullptr) return;
+    if (readable) Retry(state->readers);
+    if (writable) Retry(state->writers);
+    if (readable || writable) RetryAll(state->either);
+    UpdateInterest(fd, *state);
+  }
+
+  // A late registration of `fd` failed for the given directions.
+  void OnArmFailed(int fd, bool read, bool write, int32_t error) {
+    FdState* state = table_.Find(fd);
+    if (state == nullptr || !state->registered) return;
+    // Taken off the fd first: completion callbacks may park new operations
+    // on it, and those must not inherit this error.
+    OpList failed;
+    if (read) failed.Splice(state->readers);
+    if (write) failed.Splice(state->writers);
+    if (read && write) {
+      failed.Splice(state->either);
+      state->registered = false;
+    }
+    while (Operation* op = failed.PopFront()) Deliver(op, error);
+  }
+
+  // Retries parked operations in order until one would block again.
+  void Retry(OpList& list) {
+    while (Operation* op = list.front()) {
+      int32_t res = TryOp(op);
+      if (res == -EAGAIN) return;
+      list.Unlink(op);
+      Deliver(op, res);
+    }
+  }
+
+  // Operations that only observe readiness do not consume it: retry them all.
+  void RetryAll(OpList& list) {
+    OpList still_waiting;
+    while (Operation* op = list.PopFront()) {
+      int32_t res = TryOp(op);
+      if (res == -EAGAIN) {
+        still_waiting.PushBack(op);
+      } else {
+        Deliver(op, res);
+      }
+    }
+    list.Splice(still_waiting);
+  }
+
+  void FinishAll(FdState& state, int32_t res) {
+    for (OpList* list : {&state.readers, &state.writers, &state.either}) {
+      while (Operation* op = list->PopFront()) Finish(op, res);
+    }
+  }
+
+  // Queues a parked operation for delivery by the next Wait.
+  void Finish(Operation* op, int32_t res) {
+    op->res = res;
+    op->backend_state = kFinished;
+    finished_.PushBack(op);
+  }
+
+  void DeliverFinished() {
+    OpList batch;
+    batch.Splice(finished_);
+    while (Operation* op = batch.PopFront()) Deliver(op, op->res);
+  }
+
+  void Deliver(Operation* op, int32_t res) {
+    op->res = res;
+    op->backend_state = 0;
+    --in_flight_;
+    ++delivered_;
+    op->on_complete(op);
+  }
+
+  Poller poller_;
+  FdTable<FdState> table_;
+  OpList finished_;
+  size_t in_flight_ = 0;
+  int delivered_ = 0;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_BACKENDS_READINESS_REACTOR_H_

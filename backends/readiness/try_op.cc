@@ -1,0 +1,144 @@
+#include "backends/readiness/try_op.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace polyio {
+namespace {
+
+#if defined(MSG_NOSIGNAL)
+constexpr int kNoSignal = MSG_NOSIGNAL;
+#else
+constexpr int kNoSignal = 0;  // macOS: sockets carry SO_NOSIGPIPE instead.
+#endif
+
+// Runs `call` until it stops failing with EINTR; returns its result or -errno.
+template <class Call>
+int32_t Retrying(Call call) {
+  for (;;) {
+    long r = call();
+    if (r >= 0) return static_cast<int32_t>(r);
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return -EAGAIN;
+    return -errno;
+  }
+}
+
+int32_t Accept(Operation* op) {
+  return Retrying([op] {
+#if defined(__APPLE__)
+    int fd = ::accept(op->fd, op->addr, op->addrlen_out);
+    if (fd >= 0) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      fcntl(fd, F_SETFD, FD_CLOEXEC);
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+    }
+    return fd;
+#else
+    return ::accept4(op->fd, op->addr, op->addrlen_out,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#endif
+  });
+}
+
+// First attempt: connect(). Later attempts: the pending error, if any, then a
+// second connect() to tell "connected" (EISCONN) from "still going".
+int32_t Connect(Operation* op) {
+  if (op->backend_state & kConnectStarted) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(op->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    if (err != 0) return -err;
+  }
+  for (;;) {
+    if (::connect(op->fd, op->addr, op->addrlen) == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno == EISCONN && (op->backend_state & kConnectStarted)) return 0;
+    if (errno == EINPROGRESS || errno == EALREADY) {
+      op->backend_state |= kConnectStarted;
+      return -EAGAIN;
+    }
+    return -errno;
+  }
+}
+
+int32_t PollNow(Operation* op) {
+  pollfd p{op->fd, static_cast<short>(op->poll_events), 0};
+  int32_t n = Retrying([&p] { return ::poll(&p, 1, 0); });
+  if (n < 0) return n;
+  if (p.revents & POLLNVAL) return -EBADF;
+  return n == 0 ? -EAGAIN : static_cast<int32_t>(p.revents);
+}
+
+}  // namespace
+
+WaitsFor DirectionOf(const Operation& op) {
+  switch (op.kind) {
+    case OpKind::kWrite:
+    case OpKind::kSend:
+    case OpKind::kSendMsg:
+    case OpKind::kConnect:
+    case OpKind::kPwrite:
+      return WaitsFor::kWrite;
+    case OpKind::kPollFd:
+      if ((op.poll_events & kPollIn) && (op.poll_events & kPollOut)) {
+        return WaitsFor::kEither;
+      }
+      return (op.poll_events & kPollOut) ? WaitsFor::kWrite : WaitsFor::kRead;
+    default:
+      return WaitsFor::kRead;
+  }
+}
+
+int32_t TryOp(Operation* op) {
+  switch (op->kind) {
+    case OpKind::kRead:
+      return Retrying([op] { return ::read(op->fd, op->buf, op->len); });
+    case OpKind::kWrite:
+      return Retrying([op] { return ::write(op->fd, op->buf, op->len); });
+    case OpKind::kRecv:
+      return Retrying(
+          [op] { return ::recv(op->fd, op->buf, op->len, op->flags); });
+    case OpKind::kSend:
+      return Retrying([op] {
+        return ::send(op->fd, op->buf, op->len, op->flags | kNoSignal);
+      });
+    case OpKind::kRecvMsg:
+      return Retrying([op] { return ::recvmsg(op->fd, op->msg, op->flags); });
+    case OpKind::kSendMsg:
+      return Retrying(
+          [op] { return ::sendmsg(op->fd, op->msg, op->flags | kNoSignal); });
+    case OpKind::kAccept:
+      return Accept(op);
+    case OpKind::kConnect:
+      return Connect(op);
+    case OpKind::kPollFd:
+      return PollNow(op);
+    case OpKind::kClose:
+      // close(2) is not retried on EINTR: the fd is released either way.
+      return ::close(op->fd) == 0 ? 0 : -errno;
+    // Regular files are always "ready": these finish at once. Handing them
+    // to the blocking pool, so that a slow disk cannot stall the driver, is
+    // the blocking pool's issue (see docs/backends.md).
+    case OpKind::kPread:
+      return Retrying([op] {
+        return ::pread(op->fd, op->buf, op->len,
+                       static_cast<off_t>(op->offset));
+      });
+    case OpKind::kPwrite:
+      return Retrying([op] {
+        return ::pwrite(op->fd, op->buf, op->len,
+                        static_cast<off_t>(op->offset));
+      });
+    case OpKind::kFsync:
+      return Retrying([op] { return ::fsync(op->fd); });
+  }
+  return -EINVAL;
+}
+
+}  // namespace polyio

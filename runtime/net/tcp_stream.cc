@@ -1,0 +1,131 @@
+#include "runtime/net/tcp_stream.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "platform/socket.h"
+
+namespace polyio {
+namespace {
+
+absl::Status Closed(const char* op) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(op, ": the stream is closed"));
+}
+
+}  // namespace
+
+TransferFuture::TransferFuture(OpKind kind, int fd, void* buf, size_t len) {
+  Operation& op = io_.op();
+  op.kind = kind;
+  op.fd = fd;
+  op.buf = buf;
+  op.len = len;
+}
+
+Poll<absl::StatusOr<size_t>> TransferFuture::Poll(Context& cx) {
+  const Operation& op = io_.op();
+  if (op.fd < 0) {
+    return absl::StatusOr<size_t>(
+        Closed(op.kind == OpKind::kRecv ? "read" : "write"));
+  }
+  // An empty transfer is done before it starts, as tokio's is: asking the
+  // kernel would wait for data that the caller has no room for.
+  if (op.len == 0) return absl::StatusOr<size_t>(0);
+  polyio::Poll<int32_t> res = io_.PollResult(cx);
+  if (res.pending()) return kPending;
+  if (res.value() >= 0) {
+    return absl::StatusOr<size_t>(static_cast<size_t>(res.value()));
+  }
+  return absl::StatusOr<size_t>(ResultError(
+      res.value(), op.kind == OpKind::kRecv ? "read" : "write", op.fd));
+}
+
+Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {
+  using Result = absl::StatusOr<TcpStream>;
+  if (!fd_) {
+    absl::StatusOr<UniqueFd> fd = NewStreamSocket(addr_.family());
+    if (!fd.ok()) return Result(fd.status());
+    fd_ = std::move(*fd);
+    Operation& op = io_.op();
+    op.kind = OpKind::kConnect;
+    op.fd = fd_.get();
+    op.addr = const_cast<sockaddr*>(addr_.data());
+    op.addrlen = addr_.size();
+  }
+  polyio::Poll<int32_t> res = io_.PollResult(cx);
+  if (res.pending()) return kPending;
+  Driver* driver = Driver::Current();
+  if (res.value() < 0) {
+    // The backend may have registered the fd while connecting.
+    driver->backend().Forget(fd_.get());
+    fd_.Reset();
+    return Result(absl::ErrnoToStatus(
+        -res.value(), absl::StrCat("connect ", addr_.ToString())));
+  }
+  return Result(TcpStream(std::move(fd_), driver));
+}
+
+TcpStream::TcpStream(UniqueFd fd, Driver* driver)
+    : fd_(std::move(fd)), driver_(driver ? driver : Driver::Current()) {}
+
+TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
+  if (this != &other) {
+    Close().IgnoreError();
+    fd_ = std::move(other.fd_);
+    driver_ = other.driver_;
+  }
+  return *this;
+}
+
+Task<absl::Status> TcpStream::WriteAll(absl::Span<const char> buf) {
+  size_t written = 0;
+  while (written < buf.size()) {
+    absl::StatusOr<size_t> n = co_await Write(buf.subspan(written));
+    if (!n.ok()) {
+      co_return absl::Status(
+          n.status().code(),
+          absl::StrCat(n.status().message(), " (wrote ", written, " of ",
+                       buf.size(), " bytes)"));
+    }
+    written += *n;
+  }
+  co_return absl::OkStatus();
+}
+
+absl::Status TcpStream::ShutdownWrite() {
+  if (!fd_) return Closed("shutdown");
+  if (::shutdown(fd_.get(), SHUT_WR) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("shutdown fd ", fd_.get()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TcpStream::SetNoDelay(bool on) {
+  if (!fd_) return Closed("set TCP_NODELAY");
+  return polyio::SetNoDelay(fd_.get(), on);
+}
+
+absl::StatusOr<SocketAddress> TcpStream::LocalAddress() const {
+  if (!fd_) return Closed("local address");
+  return polyio::LocalAddress(fd_.get());
+}
+
+absl::StatusOr<SocketAddress> TcpStream::PeerAddress() const {
+  if (!fd_) return Closed("peer address");
+  return polyio::PeerAddress(fd_.get());
+}
+
+absl::Status TcpStream::Close() {
+  if (!fd_) return absl::OkStatus();
+  if (driver_ != nullptr) driver_->backend().Forget(fd_.get());
+  int fd = fd_.Release();
+  if (::close(fd) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("close fd ", fd));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace polyio

@@ -1,0 +1,107 @@
+// TcpStream: a connected TCP socket, read and written with co_await.
+//
+//   absl::StatusOr<TcpStream> s = co_await TcpStream::Connect(addr);
+//   absl::StatusOr<size_t> n = co_await s->Read(buf);   // 0 = end of stream
+//   absl::Status st = co_await s->WriteAll(data);
+//
+// Errors name the call and its argument ("connect 127.0.0.1:9: Connection
+// refused", "read fd 7: Connection reset by peer"). End of stream is a read of
+// 0 bytes, not an error. Writing to a reset peer is an error, never SIGPIPE.
+// A stream used after Close() reports FailedPrecondition.
+//
+// A stream belongs to the driver it was made on: it is created, used and
+// destroyed on that driver's thread, and must not outlive its runtime.
+// Closing (or destroying) the stream completes every operation still pending
+// on it with an error (CancelledError).
+//
+// One read and one write may be pending at once (from two tasks). Move-only.
+// Thread-compatible.
+#ifndef POLYIO_RUNTIME_NET_TCP_STREAM_H_
+#define POLYIO_RUNTIME_NET_TCP_STREAM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "platform/socket_address.h"
+#include "platform/unique_fd.h"
+#include "runtime/driver.h"
+#include "runtime/io/io_future.h"
+#include "runtime/poll.h"
+#include "runtime/task.h"
+
+namespace polyio {
+
+class TcpStream;
+
+// Future of a byte count: Read and Write.
+class TransferFuture {
+ public:
+  TransferFuture(OpKind kind, int fd, void* buf, size_t len);
+  polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx);
+
+ private:
+  IoFuture io_;
+};
+
+// Future of a connected stream.
+class ConnectFuture {
+ public:
+  explicit ConnectFuture(const SocketAddress& addr) : addr_(addr) {}
+  polyio::Poll<absl::StatusOr<TcpStream>> Poll(Context& cx);
+
+ private:
+  SocketAddress addr_;
+  UniqueFd fd_;
+  IoFuture io_;
+};
+
+class TcpStream {
+ public:
+  // Takes a connected, non-blocking socket. `driver` is the one it is used
+  // with (Driver::Current() if null).
+  explicit TcpStream(UniqueFd fd, Driver* driver = nullptr);
+  TcpStream(TcpStream&& other) noexcept
+      : fd_(std::move(other.fd_)), driver_(other.driver_) {}
+  TcpStream& operator=(TcpStream&& other) noexcept;
+  ~TcpStream() { Close().IgnoreError(); }
+
+  static ConnectFuture Connect(const SocketAddress& addr) {
+    return ConnectFuture(addr);
+  }
+
+  // Reads at most buf.size() bytes; 0 means the peer closed its side.
+  TransferFuture Read(absl::Span<char> buf) {
+    return TransferFuture(OpKind::kRecv, fd_.get(), buf.data(), buf.size());
+  }
+  // Writes at most buf.size() bytes; returns how many.
+  TransferFuture Write(absl::Span<const char> buf) {
+    return TransferFuture(OpKind::kSend, fd_.get(),
+                          const_cast<char*>(buf.data()), buf.size());
+  }
+  // Writes all of `buf`, or fails saying how many bytes were written first.
+  Task<absl::Status> WriteAll(absl::Span<const char> buf);
+
+  absl::Status ShutdownWrite();
+  absl::Status SetNoDelay(bool on);
+  absl::StatusOr<SocketAddress> LocalAddress() const;
+  absl::StatusOr<SocketAddress> PeerAddress() const;
+
+  // Completes pending operations with CancelledError and closes the socket.
+  // Idempotent.
+  absl::Status Close();
+
+  int fd() const { return fd_.get(); }
+  bool is_open() const { return fd_.valid(); }
+
+ private:
+  UniqueFd fd_;
+  Driver* driver_;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_RUNTIME_NET_TCP_STREAM_H_

@@ -1,0 +1,144 @@
+#include "runtime/task_header.h"
+
+#include <utility>
+
+#include "runtime/driver.h"
+#include "runtime/local_executor.h"
+
+namespace polyio {
+namespace internal {
+
+const WakerVTable TaskHeader::kWakerVTable = {
+    /*clone=*/
+    [](void* data) -> void* {
+      static_cast<TaskHeader*>(data)->Ref();
+      return data;
+    },
+    /*wake=*/
+    [](void* data) {
+      auto* task = static_cast<TaskHeader*>(data);
+      task->Wake();
+      task->Unref();
+    },
+    /*wake_by_ref=*/
+    [](void* data) { static_cast<TaskHeader*>(data)->Wake(); },
+    /*drop=*/
+    [](void* data) { static_cast<TaskHeader*>(data)->Unref(); },
+};
+
+TaskHeader::TaskHeader(const VTable* vtable, Driver* driver)
+    : Runnable(&RunThunk, &DiscardThunk),
+      vtable_(vtable),
+      driver_(driver),
+      executor_(&driver->executor()) {
+  executor_->Ref();
+}
+
+TaskHeader::~TaskHeader() { executor_->Unref(); }
+
+void TaskHeader::Schedule() {
+  state_.fetch_or(kScheduled, std::memory_order_acq_rel);
+  Ref();
+  executor_->Schedule(this);
+}
+
+void TaskHeader::Wake() {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & (kComplete | kScheduled)) return;
+    uint32_t next = (s & kRunning) ? (s | kNotified) : (s | kScheduled);
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel)) {
+      if (next & kScheduled) {
+        Ref();  // the queue's reference
+        executor_->Schedule(this);
+      }
+      return;
+    }
+  }
+}
+
+void TaskHeader::Abort() {
+  cancelled_.store(true, std::memory_order_release);
+  Wake();
+}
+
+void TaskHeader::RunThunk(Runnable* r) { static_cast<TaskHeader*>(r)->Run(); }
+
+void TaskHeader::DiscardThunk(Runnable* r) {
+  auto* task = static_cast<TaskHeader*>(r);
+  task->Abandon();
+  task->Unref();  // the queue's reference
+}
+
+void TaskHeader::Run() {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  while (!state_.compare_exchange_weak(s, (s & ~kScheduled) | kRunning,
+                                       std::memory_order_acq_rel)) {
+  }
+  if (s & kComplete) {  // abandoned while queued
+    Unref();
+    return;
+  }
+  if (!registered_) {
+    registered_ = true;
+    driver_->AddLiveTask(this);
+  }
+  // The queue's reference becomes this poll's waker reference.
+  Waker waker(this, &kWakerVTable);
+  int budget = Context::kDefaultBudget;
+  Context cx(waker, &cancelled_, &budget);
+  if (vtable_->step(this, cx)) {
+    Complete();
+    return;
+  }
+  s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    uint32_t next = s & ~(kRunning | kNotified);
+    if (s & kNotified) next |= kScheduled;
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel)) {
+      break;
+    }
+  }
+  if (s & kNotified) {
+    Ref();
+    executor_->Schedule(this);
+  }
+}
+
+void TaskHeader::Complete() {
+  state_.fetch_or(kComplete, std::memory_order_acq_rel);
+  state_.fetch_and(~(kRunning | kNotified), std::memory_order_acq_rel);
+  if (registered_) {
+    driver_->RemoveLiveTask(this);
+    registered_ = false;
+  }
+  Waker joiner;
+  {
+    MutexLock lock(&join_mu_);
+    joiner = std::move(join_waker_);
+  }
+  std::move(joiner).Wake();
+  Unref();  // the live reference
+}
+
+void TaskHeader::Abandon() {
+  if (!frame_alive_ || complete()) return;
+  frame_alive_ = false;
+  abandoned_.store(true, std::memory_order_release);
+  vtable_->destroy_frame(this);
+  Complete();
+}
+
+bool TaskHeader::PollJoin(const Waker& waker) {
+  if (complete()) return true;
+  {
+    MutexLock lock(&join_mu_);
+    if (!join_waker_.WillWake(waker)) join_waker_ = waker;
+  }
+  // Complete() sets the flag before taking the waker: if it ran in between,
+  // the flag is visible now.
+  return complete();
+}
+
+}  // namespace internal
+}  // namespace polyio

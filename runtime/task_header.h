@@ -1,0 +1,117 @@
+// TaskHeader: the scheduler's view of a spawned task.
+//
+// It carries what is independent of the task's type: the scheduling state,
+// the reference count, the cancellation flag, the join waker and the link in
+// the driver's list of live tasks. SpawnedTask<T> (join_handle.h) adds the
+// Task<T> itself.
+//
+// Scheduling state, in one atomic word (a small version of tokio's):
+//   SCHEDULED  in a run queue. A wake sets it and queues the task, unless it
+//              is already set: two wakes before a run schedule it once.
+//   RUNNING    being polled. A wake while running sets NOTIFIED instead, and
+//              the task is queued again when the poll ends.
+//   COMPLETE   finished (or abandoned at shutdown). Wakes are no-ops.
+//
+// References: one for the JoinHandle, one while the task is live (until
+// COMPLETE), one per queue entry, one per Waker clone. The last one frees the
+// header and the coroutine frame.
+//
+// Thread-safety: Wake, Ref/Unref, Abort and PollJoin are thread-safe; Run,
+// Discard and Abandon run on the owning driver's thread.
+#ifndef POLYIO_RUNTIME_TASK_HEADER_H_
+#define POLYIO_RUNTIME_TASK_HEADER_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "platform/mutex.h"
+#include "runtime/context.h"
+#include "runtime/frame_pool.h"
+#include "runtime/runnable.h"
+#include "runtime/waker.h"
+
+namespace polyio {
+
+class Driver;
+class LocalExecutor;
+
+namespace internal {
+
+class TaskHeader : public Runnable, public FramePoolAllocated {
+ public:
+  struct VTable {
+    bool (*step)(TaskHeader*, Context&);  // true when the task completed
+    void (*destroy_frame)(TaskHeader*);   // runs the frame's destructors
+    void (*deallocate)(TaskHeader*);      // deletes the SpawnedTask<T>
+  };
+
+  // Starts with two references: the JoinHandle's and the live one.
+  TaskHeader(const VTable* vtable, Driver* driver);
+  ~TaskHeader();
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      vtable_->deallocate(this);
+    }
+  }
+
+  // Queues the task to run unless it is queued, running or complete.
+  void Wake();
+  // Requests cooperative cancellation and wakes the task.
+  void Abort();
+
+  bool complete() const {
+    return state_.load(std::memory_order_acquire) & kComplete;
+  }
+  // True when the runtime shut down before the task finished.
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
+
+  // For JoinHandle::Poll: true when complete; otherwise stores `waker` to be
+  // woken at completion.
+  bool PollJoin(const Waker& waker) ABSL_LOCKS_EXCLUDED(join_mu_);
+
+  // Queues the task for its first poll.
+  void Schedule();
+
+  // Shutdown: destroys the frame of a task that never finished, marks it
+  // complete and abandoned, and wakes its joiner.
+  void Abandon();
+
+  // Driver's list of live tasks.
+  TaskHeader* live_prev = nullptr;
+  TaskHeader* live_next = nullptr;
+
+ private:
+  static constexpr uint32_t kScheduled = 1;
+  static constexpr uint32_t kRunning = 2;
+  static constexpr uint32_t kNotified = 4;
+  static constexpr uint32_t kComplete = 8;
+
+  static void RunThunk(Runnable* r);
+  static void DiscardThunk(Runnable* r);
+  void Run();
+  void Complete() ABSL_LOCKS_EXCLUDED(join_mu_);
+
+  static const WakerVTable kWakerVTable;
+
+  const VTable* vtable_;
+  Driver* driver_;
+  LocalExecutor* executor_;  // holds a reference until the header dies
+  std::atomic<uint32_t> state_{0};
+  std::atomic<uint32_t> refs_{2};
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> abandoned_{false};
+  bool registered_ = false;  // in the driver's live list (driver thread)
+  bool frame_alive_ = true;  // driver thread
+  Mutex join_mu_;
+  Waker join_waker_ ABSL_GUARDED_BY(join_mu_);
+};
+
+}  // namespace internal
+}  // namespace polyio
+
+#endif  // POLYIO_RUNTIME_TASK_HEADER_H_

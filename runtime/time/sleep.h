@@ -1,0 +1,56 @@
+// Sleep, SleepUntil: futures that complete once a deadline has passed.
+//
+// Never early: the deadline is checked against the monotonic clock, and the
+// timer wheel rounds deadlines up (timer_wheel.h). Lateness is bounded by the
+// wheel's tick (1 ms) plus one driver turn. A deadline already passed
+// completes at once without touching the wheel.
+//
+// Output: OkStatus when the deadline passed; CancelledError when the task was
+// cancelled first. Dropping a pending sleep removes its timer (O(1)).
+//
+// Thread-compatible; polled on one driver's thread, must not move once
+// polled.
+#ifndef POLYIO_RUNTIME_TIME_SLEEP_H_
+#define POLYIO_RUNTIME_TIME_SLEEP_H_
+
+#include "absl/status/status.h"
+#include "platform/clock.h"
+#include "runtime/context.h"
+#include "runtime/driver.h"
+#include "runtime/poll.h"
+#include "runtime/timer_wheel.h"
+#include "runtime/waker.h"
+
+namespace polyio {
+
+class SleepFuture {
+ public:
+  explicit SleepFuture(Instant deadline) : entry_(&Fire), deadline_(deadline) {}
+  // Moving is allowed only before the first poll.
+  SleepFuture(SleepFuture&& other) noexcept;
+  SleepFuture& operator=(SleepFuture&&) = delete;
+  ~SleepFuture();
+
+  Instant deadline() const { return deadline_; }
+  polyio::Poll<absl::Status> Poll(Context& cx);
+
+ private:
+  static void Fire(TimerEntry* entry);
+
+  TimerEntry entry_;
+  Instant deadline_;
+  bool fired_ = false;
+  Driver* driver_ = nullptr;
+  Waker waker_;
+};
+
+inline SleepFuture SleepUntil(Instant deadline) {
+  return SleepFuture(deadline);
+}
+inline SleepFuture Sleep(Duration duration) {
+  return SleepFuture(Now() + duration);
+}
+
+}  // namespace polyio
+
+#endif  // POLYIO_RUNTIME_TIME_SLEEP_H_

@@ -1,0 +1,184 @@
+#include "runtime/timer_wheel.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace polyio {
+namespace {
+
+constexpr int kBitsPerLevel = 6;
+
+uint64_t SlotSpan(int level) { return uint64_t{1} << (kBitsPerLevel * level); }
+
+}  // namespace
+
+TimerWheel::TimerWheel(Instant start, Duration tick)
+    : start_(start), tick_(tick) {}
+
+TimerWheel::~TimerWheel() {
+  auto drop = [](List& list) {
+    for (TimerEntry* e = list.head; e != nullptr;) {
+      TimerEntry* next = e->next;
+      e->prev = e->next = nullptr;
+      e->level = -1;
+      if (e->discard != nullptr) e->discard(e);
+      e = next;
+    }
+    list = List{};
+  };
+  for (auto& level : slots_) {
+    for (List& list : level) drop(list);
+  }
+  drop(expired_);
+  drop(firing_);
+}
+
+uint64_t TimerWheel::CeilTicks(Instant t) const {
+  if (t <= start_) return 0;
+  auto d = (t - start_).count();
+  auto tick = tick_.count();
+  return static_cast<uint64_t>((d + tick - 1) / tick);
+}
+
+uint64_t TimerWheel::FloorTicks(Instant t) const {
+  if (t <= start_) return 0;
+  return static_cast<uint64_t>((t - start_).count() / tick_.count());
+}
+
+void TimerWheel::PushBack(List& list, TimerEntry* e) {
+  e->next = nullptr;
+  e->prev = list.tail;
+  if (list.tail != nullptr) {
+    list.tail->next = e;
+  } else {
+    list.head = e;
+  }
+  list.tail = e;
+}
+
+TimerWheel::List& TimerWheel::ListOf(const TimerEntry* e) {
+  if (e->level == kExpired) return expired_;
+  if (e->level == kFiring) return firing_;
+  return slots_[e->level][e->slot];
+}
+
+void TimerWheel::Link(TimerEntry* e) {
+  if (e->when <= elapsed_) {
+    e->level = kExpired;
+    PushBack(expired_, e);
+    return;
+  }
+  // The highest bit where deadline and now differ picks the level.
+  uint64_t differing = (elapsed_ ^ e->when) | (kSlots - 1);
+  int level = (63 - std::countl_zero(differing)) / kBitsPerLevel;
+  if (level >= kLevels) level = kLevels - 1;
+  int slot = static_cast<int>((e->when >> (kBitsPerLevel * level)) & 63);
+  e->level = static_cast<int16_t>(level);
+  e->slot = static_cast<uint8_t>(slot);
+  PushBack(slots_[level][slot], e);
+  occupied_[level] |= uint64_t{1} << slot;
+}
+
+void TimerWheel::Insert(TimerEntry* entry, Instant deadline) {
+  entry->deadline = deadline;
+  entry->when = CeilTicks(deadline);
+  Link(entry);
+  ++count_;
+}
+
+void TimerWheel::Remove(TimerEntry* e) {
+  if (!Linked(e)) return;
+  List& list = ListOf(e);
+  if (e->prev != nullptr) {
+    e->prev->next = e->next;
+  } else {
+    list.head = e->next;
+  }
+  if (e->next != nullptr) {
+    e->next->prev = e->prev;
+  } else {
+    list.tail = e->prev;
+  }
+  if (e->level < kLevels && list.head == nullptr) {
+    occupied_[e->level] &= ~(uint64_t{1} << e->slot);
+  }
+  e->prev = e->next = nullptr;
+  e->level = -1;
+  --count_;
+}
+
+std::optional<TimerWheel::Expiration> TimerWheel::NextExpiration() const {
+  std::optional<Expiration> best;
+  for (int level = 0; level < kLevels; ++level) {
+    if (occupied_[level] == 0) continue;
+    uint64_t span = SlotSpan(level);
+    uint64_t level_span = span * kSlots;
+    int now_slot = static_cast<int>((elapsed_ / span) % kSlots);
+    int offset = std::countr_zero(std::rotr(occupied_[level], now_slot));
+    int slot = (now_slot + offset) % kSlots;
+    uint64_t level_start = elapsed_ & ~(level_span - 1);
+    uint64_t tick = level_start + static_cast<uint64_t>(slot) * span;
+    if (slot < now_slot) tick += level_span;
+    // The slot that holds "now" at a higher level is due at once: its
+    // entries are cascaded to lower levels.
+    if (tick < elapsed_) tick = elapsed_;
+    if (!best || tick < best->tick) best = Expiration{level, slot, tick};
+  }
+  return best;
+}
+
+std::optional<Instant> TimerWheel::NextWake() const {
+  if (expired_.head != nullptr) return start_ + tick_ * elapsed_;
+  std::optional<Expiration> next = NextExpiration();
+  if (!next) return std::nullopt;
+  return start_ + tick_ * next->tick;
+}
+
+void TimerWheel::SortFiringByDeadline() {
+  if (firing_.head == nullptr || firing_.head->next == nullptr) return;
+  scratch_.clear();
+  for (TimerEntry* e = firing_.head; e != nullptr; e = e->next) {
+    scratch_.push_back(e);
+  }
+  std::stable_sort(scratch_.begin(), scratch_.end(),
+                   [](const TimerEntry* a, const TimerEntry* b) {
+                     return a->deadline < b->deadline;
+                   });
+  firing_ = List{};
+  for (TimerEntry* e : scratch_) PushBack(firing_, e);
+}
+
+int TimerWheel::Advance(Instant now) {
+  uint64_t now_tick = FloorTicks(now);
+  int fired = 0;
+  for (;;) {
+    // Fire what is due now. An entry that a callback inserts already due
+    // lands in expired_ and waits for the next round, so a callback that
+    // re-arms itself for "now" cannot keep this loop going.
+    firing_ = expired_;
+    expired_ = List{};
+    for (TimerEntry* e = firing_.head; e != nullptr; e = e->next) {
+      e->level = kFiring;
+    }
+    SortFiringByDeadline();
+    while (TimerEntry* e = firing_.head) {
+      Remove(e);
+      ++fired;
+      e->fire(e);
+    }
+    std::optional<Expiration> next = NextExpiration();
+    if (!next || next->tick > now_tick) break;
+    List taken = slots_[next->level][next->slot];
+    slots_[next->level][next->slot] = List{};
+    occupied_[next->level] &= ~(uint64_t{1} << next->slot);
+    elapsed_ = next->tick;
+    while (TimerEntry* e = taken.head) {
+      taken.head = e->next;
+      Link(e);  // due ones go to expired_, the rest one level down or more
+    }
+  }
+  if (now_tick > elapsed_) elapsed_ = now_tick;
+  return fired;
+}
+
+}  // namespace polyio

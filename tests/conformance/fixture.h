@@ -1,0 +1,137 @@
+// The conformance suite's fixture: one Runtime on the backend this binary
+// was built for (//tools/bazel:backend_test.bzl builds the suite once per
+// backend).
+//
+// A backend that builds but cannot run on this host (io_uring refused by the
+// kernel, a sysctl or seccomp) makes Runtime::Create fail with a status that
+// says why; the tests are then SKIPPED with that reason — unless
+// POLYIO_REQUIRE_<BACKEND>=1 is set (tools/test sets it where the host has
+// the backend), so that CI cannot pass by skipping.
+#ifndef POLYIO_TESTS_CONFORMANCE_FIXTURE_H_
+#define POLYIO_TESTS_CONFORMANCE_FIXTURE_H_
+
+#include <sys/resource.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "polyio.h"
+
+namespace polyio::testing {
+
+class ConformanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
+    if (!rt.ok()) {
+      if (RequiredByEnvironment()) {
+        FAIL() << "backend required but unavailable: " << rt.status();
+      }
+      GTEST_SKIP() << "backend unavailable on this host: " << rt.status();
+    }
+    rt_ = std::move(*rt);
+  }
+
+  // POLYIO_REQUIRE_<EXPECTED BACKEND>=1, e.g. POLYIO_REQUIRE_IO_URING=1.
+  static bool RequiredByEnvironment() {
+    const char* expected = std::getenv("POLYIO_EXPECT_BACKEND");
+    if (expected == nullptr) return false;
+    std::string var = "POLYIO_REQUIRE_";
+    for (const char* c = expected; *c; ++c) {
+      var += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+    }
+    const char* value = std::getenv(var.c_str());
+    return value != nullptr && std::string(value) == "1";
+  }
+
+  Runtime& rt() { return *rt_; }
+
+  std::unique_ptr<Runtime> rt_;
+};
+
+// Echoes everything it reads until the peer closes.
+inline Task<absl::Status> EchoConnection(TcpStream stream) {
+  std::vector<char> buf(16384);
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream.Read(absl::MakeSpan(buf));
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) co_return absl::OkStatus();
+    absl::Status s =
+        co_await stream.WriteAll(absl::MakeConstSpan(buf.data(), *n));
+    if (!s.ok()) co_return s;
+  }
+}
+
+// Accepts `count` connections and spawns an echo task for each.
+inline Task<absl::Status> EchoServer(TcpListener* listener, int count) {
+  for (int i = 0; i < count; ++i) {
+    absl::StatusOr<TcpStream> s = co_await listener->Accept();
+    if (!s.ok()) co_return s.status();
+    Spawn(EchoConnection(std::move(*s))).Detach();
+  }
+  co_return absl::OkStatus();
+}
+
+// Bytes that differ at every offset, so that a lost or reordered chunk shows.
+inline std::string Pattern(size_t size, uint32_t seed) {
+  std::string data(size, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < size; ++i) {
+    x = x * 1664525u + 1013904223u;
+    data[i] = static_cast<char>(x >> 24);
+  }
+  return data;
+}
+
+// Sends `data` through an echo connection to `addr` (writing and reading
+// concurrently) and returns what came back.
+inline Task<absl::StatusOr<std::string>> EchoRoundTrip(
+    SocketAddress addr, const std::string* data) {
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(addr);
+  if (!stream.ok()) co_return stream.status();
+  JoinHandle<absl::Status> writer =
+      Spawn([](TcpStream* s, const std::string* d) -> Task<absl::Status> {
+        co_return co_await s->WriteAll(absl::MakeConstSpan(*d));
+      }(&*stream, data));
+  std::string got;
+  std::vector<char> buf(65536);
+  while (got.size() < data->size()) {
+    absl::StatusOr<size_t> n = co_await stream->Read(absl::MakeSpan(buf));
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) break;
+    got.append(buf.data(), *n);
+  }
+  absl::Status written = co_await writer;
+  if (!written.ok()) co_return written;
+  co_return got;
+}
+
+// Raises the soft fd limit to at least `want` (up to the hard limit) for the
+// test's duration.
+class FdLimit {
+ public:
+  explicit FdLimit(rlim_t want) {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit raised = saved_;
+    if (raised.rlim_cur < want)
+      raised.rlim_cur = std::min(want, raised.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &raised);
+  }
+  ~FdLimit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  static rlim_t Current() {
+    rlimit r;
+    getrlimit(RLIMIT_NOFILE, &r);
+    return r.rlim_cur;
+  }
+
+ private:
+  rlimit saved_;
+};
+
+}  // namespace polyio::testing
+
+#endif  // POLYIO_TESTS_CONFORMANCE_FIXTURE_H_

@@ -1,0 +1,157 @@
+// TCP streams: bytes arrive intact at scale; ends, resets and refusals are
+// reported clearly.
+#include <sys/socket.h>
+
+#include <chrono>
+#include <vector>
+
+#include "tests/conformance/fixture.h"
+
+namespace polyio::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+Task<absl::Status> EchoTest(int connections, size_t bytes_each) {
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(0));
+  if (!listener.ok()) co_return listener.status();
+  SocketAddress addr = *listener->LocalAddress();
+  JoinHandle<absl::Status> server = Spawn(EchoServer(&*listener, connections));
+  std::vector<std::string> payloads;
+  for (int i = 0; i < connections; ++i) {
+    payloads.push_back(Pattern(bytes_each, i));
+  }
+  std::vector<JoinHandle<absl::StatusOr<std::string>>> clients;
+  for (int i = 0; i < connections; ++i) {
+    clients.push_back(Spawn(EchoRoundTrip(addr, &payloads[i])));
+  }
+  for (int i = 0; i < connections; ++i) {
+    absl::StatusOr<std::string> got = co_await clients[i];
+    if (!got.ok()) co_return got.status();
+    EXPECT_TRUE(*got == payloads[i])
+        << "connection " << i << " got " << got->size() << " bytes, corrupted";
+  }
+  co_return co_await server;
+}
+
+TEST_F(ConformanceTest, EchoOneMebibyteRoundTripIntact) {
+  absl::Status s = rt().BlockOn(EchoTest(1, 1 << 20));
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, EchoThousandConcurrentConnections64KiBEach) {
+  FdLimit limit(4096);
+  absl::Status s = rt().BlockOn(EchoTest(1000, 64 << 10));
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+Task<absl::StatusOr<size_t>> ReadAfterPeerCloses() {
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(0));
+  if (!listener.ok()) co_return listener.status();
+  JoinHandle<absl::Status> closer =
+      Spawn([](TcpListener* l) -> Task<absl::Status> {
+        absl::StatusOr<TcpStream> s = co_await l->Accept();
+        if (!s.ok()) co_return s.status();
+        co_return s->Close();
+      }(&*listener));
+  absl::StatusOr<TcpStream> client =
+      co_await TcpStream::Connect(*listener->LocalAddress());
+  if (!client.ok()) co_return client.status();
+  char buf[16];
+  absl::StatusOr<size_t> n = co_await client->Read(absl::MakeSpan(buf));
+  EXPECT_TRUE((co_await closer).ok());
+  co_return n;
+}
+
+TEST_F(ConformanceTest, PeerCloseReadsAsZeroBytes) {
+  absl::StatusOr<size_t> n = rt().BlockOn(ReadAfterPeerCloses());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0u);
+}
+
+Task<absl::Status> WriteToResetPeer() {
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(0));
+  if (!listener.ok()) co_return listener.status();
+  JoinHandle<absl::Status> resetter =
+      Spawn([](TcpListener* l) -> Task<absl::Status> {
+        absl::StatusOr<TcpStream> s = co_await l->Accept();
+        if (!s.ok()) co_return s.status();
+        linger hard{1, 0};  // close sends RST
+        setsockopt(s->fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+        co_return s->Close();
+      }(&*listener));
+  absl::StatusOr<TcpStream> client =
+      co_await TcpStream::Connect(*listener->LocalAddress());
+  if (!client.ok()) co_return client.status();
+  EXPECT_TRUE((co_await resetter).ok());
+  co_await Sleep(milliseconds(10));  // let the RST arrive
+  std::string chunk(4096, 'x');
+  for (int i = 0; i < 100; ++i) {
+    absl::Status s = co_await client->WriteAll(absl::MakeConstSpan(chunk));
+    if (!s.ok()) co_return s;
+  }
+  co_return absl::OkStatus();
+}
+
+TEST_F(ConformanceTest, WritingToAResetPeerIsAnErrorNotASignal) {
+  absl::Status s = rt().BlockOn(WriteToResetPeer());
+  // Had SIGPIPE been raised, the process would be dead by now.
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsUnavailable(s) || absl::IsAborted(s) ||
+              absl::IsFailedPrecondition(s) || absl::IsUnknown(s))
+      << s;
+}
+
+TEST_F(ConformanceTest, ConnectToAClosedPortIsAClearError) {
+  // Bind a port, then close it, so that nothing listens there.
+  uint16_t port;
+  {
+    absl::StatusOr<TcpListener> l =
+        TcpListener::Bind(SocketAddress::Loopback4(0));
+    ASSERT_TRUE(l.ok());
+    port = l->LocalAddress()->port();
+  }
+  absl::StatusOr<TcpStream> s =
+      rt().BlockOn([](uint16_t port) -> Task<absl::StatusOr<TcpStream>> {
+        co_return co_await TcpStream::Connect(SocketAddress::Loopback4(port));
+      }(port));
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsUnavailable(s.status())) << s.status();
+  EXPECT_NE(s.status().message().find("connect 127.0.0.1:"),
+            absl::string_view::npos)
+      << s.status();
+  EXPECT_NE(s.status().message().find("refused"), absl::string_view::npos)
+      << s.status();
+}
+
+Task<absl::Status> ConnectThatNeverCompletes() {
+  // A listener that never accepts, with a full backlog: further SYNs are
+  // dropped, so a connect hangs (all on loopback).
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(0), /*backlog=*/0);
+  if (!listener.ok()) co_return listener.status();
+  SocketAddress addr = *listener->LocalAddress();
+  std::vector<TcpStream> fillers;
+  for (int i = 0; i < 16; ++i) {
+    absl::StatusOr<TcpStream> s =
+        co_await Timeout(milliseconds(100), TcpStream::Connect(addr));
+    if (!s.ok()) {
+      EXPECT_TRUE(absl::IsDeadlineExceeded(s.status())) << s.status();
+      co_return absl::OkStatus();  // the hanging connect was cut short
+    }
+    fillers.push_back(std::move(*s));
+  }
+  co_return absl::InternalError(
+      "every connect completed; backlog never filled");
+}
+
+TEST_F(ConformanceTest, TimeoutCutsShortAConnectThatNeverCompletes) {
+  absl::Status s = rt().BlockOn(ConnectThatNeverCompletes());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+}  // namespace
+}  // namespace polyio::testing

@@ -1,0 +1,99 @@
+// Timers: never early (also by rounding), in deadline order, cancellable.
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <vector>
+
+#include "tests/conformance/fixture.h"
+
+namespace polyio::testing {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+struct Wakeup {
+  Instant deadline;
+  Instant woke;
+};
+
+Task<void> SleepAndRecord(Instant deadline, std::vector<Wakeup>* log) {
+  absl::Status s = co_await SleepUntil(deadline);
+  if (s.ok()) log->push_back({deadline, Now()});
+}
+
+Task<size_t> ManySleeps(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> offset_us(0, 200000);
+  // The first deadline is far enough away that every task has been polled
+  // (and so has armed its timer) before any deadline passes.
+  Instant base = Now() + milliseconds(500);
+  std::vector<Wakeup> log;
+  log.reserve(n);
+  std::vector<JoinHandle<void>> tasks;
+  for (int i = 0; i < n; ++i) {
+    tasks.push_back(
+        Spawn(SleepAndRecord(base + microseconds(offset_us(rng)), &log)));
+  }
+  for (auto& t : tasks) co_await t;
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_GE(log[i].woke, log[i].deadline) << "woke early, entry " << i;
+    if (i > 0) {
+      EXPECT_LE(log[i - 1].deadline, log[i].deadline)
+          << "out of deadline order at " << i;
+    }
+  }
+  co_return log.size();
+}
+
+TEST_F(ConformanceTest, TenThousandSleepsCompleteInDeadlineOrderNeverEarly) {
+  EXPECT_EQ(rt().BlockOn(ManySleeps(10000, 20261125)), 10000u);
+}
+
+TEST_F(ConformanceTest, SleepsAreNeverEarlyAlsoByRounding) {
+  for (Duration d : {Duration(microseconds(1)), Duration(microseconds(999)),
+                     Duration(milliseconds(1)), Duration(microseconds(1500))}) {
+    for (int i = 0; i < 20; ++i) {
+      Duration slept = rt().BlockOn([](Duration d) -> Task<Duration> {
+        Instant start = Now();
+        absl::Status s = co_await Sleep(d);
+        EXPECT_TRUE(s.ok()) << s;
+        co_return Now() - start;
+      }(d));
+      EXPECT_GE(slept, d);
+    }
+  }
+}
+
+TEST_F(ConformanceTest, CancelledTimerNeverFiresAndCancelAfterFireIsHarmless) {
+  int fired = 0;
+  EventLoop& loop = rt().loop();
+  TimerHandle cancelled = loop.CallAfter(milliseconds(5), [&] { ++fired; });
+  TimerHandle kept = loop.CallAfter(milliseconds(1), [&] { fired += 10; });
+  cancelled.Cancel();
+  EXPECT_FALSE(cancelled.pending());
+  // Run past both deadlines.
+  rt().BlockOn([]() -> Task<void> { co_await Sleep(milliseconds(20)); }());
+  EXPECT_EQ(fired, 10);
+  kept.Cancel();       // after it fired
+  cancelled.Cancel();  // twice
+  EXPECT_EQ(fired, 10);
+}
+
+TEST_F(ConformanceTest, DroppedSleepNeverWakes) {
+  // A sleep destroyed before its deadline (its task moved on) must not fire
+  // into freed memory: ASan would catch it.
+  rt().BlockOn([]() -> Task<void> {
+    for (int i = 0; i < 100; ++i) {
+      // The timeout's 50 ms timer is armed, then dropped when the 1 ms
+      // sleep wins.
+      absl::Status s =
+          co_await Timeout(milliseconds(50), Sleep(milliseconds(1)));
+      EXPECT_TRUE(s.ok()) << s;
+    }
+    co_await Sleep(milliseconds(60));
+  }());
+}
+
+}  // namespace
+}  // namespace polyio::testing
