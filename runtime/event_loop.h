@@ -105,10 +105,12 @@ class EventLoop {
   friend class internal::CallbackTimer;
   friend class internal::FdWatch;
 
-  std::unique_ptr<Driver> owned_driver_;
-  Driver* driver_;
+  // Declared before the driver: destroying the driver discards pending
+  // callbacks, which count themselves out of pending_.
   std::atomic<int64_t> pending_{0};  // posts, timers and watches not done
   std::atomic<bool> stop_{false};
+  std::unique_ptr<Driver> owned_driver_;
+  Driver* driver_;
 };
 
 }  // namespace polyio

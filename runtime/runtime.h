@@ -39,6 +39,8 @@ class Runtime {
       const RuntimeOptions& options = {});
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
+  // Shuts the driver down first: discarded callbacks still reach loop_.
+  ~Runtime() { driver_.reset(); }
 
   template <class T>
   T BlockOn(Task<T> task) {
