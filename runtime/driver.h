@@ -33,7 +33,10 @@ class TaskHeader;
 
 class Driver {
  public:
-  static constexpr int kMaxRunsPerTurn = 256;
+  // Runnables per turn before timers and I/O are looked at again. With the
+  // per-task budget (context.h) this bounds how long a busy thread keeps a
+  // due timer or a ready socket waiting: 64 polls of at most 128 operations.
+  static constexpr int kMaxRunsPerTurn = 64;
 
   static absl::StatusOr<std::unique_ptr<Driver>> Create(
       const BackendOptions& options = {});

@@ -39,10 +39,7 @@ TEST_F(ConformanceTest, AnInvalidFdIsAClearError) {
 }
 
 TEST_F(ConformanceTest, ZeroLengthReadAndWriteReturnZero) {
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  TcpStream a(UniqueFd(sv[0]), &rt().driver());
-  TcpStream b(UniqueFd(sv[1]), &rt().driver());
+  auto [a, b] = StreamPair(rt().driver());
   auto [r, w] = rt().BlockOn(
       [](TcpStream* a, TcpStream* b)
           -> Task<std::pair<absl::StatusOr<size_t>, absl::StatusOr<size_t>>> {
@@ -57,10 +54,7 @@ TEST_F(ConformanceTest, ZeroLengthReadAndWriteReturnZero) {
 }
 
 TEST_F(ConformanceTest, AStreamUsedAfterCloseIsFailedPrecondition) {
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  TcpStream a(UniqueFd(sv[0]), &rt().driver());
-  TcpStream b(UniqueFd(sv[1]), &rt().driver());
+  auto [a, b] = StreamPair(rt().driver());
   ASSERT_TRUE(a.Close().ok());
   EXPECT_TRUE(a.Close().ok());  // idempotent
   auto [r, w] = rt().BlockOn(

@@ -12,15 +12,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::pair<TcpStream, TcpStream> StreamPair(Driver& driver) {
-  int sv[2];
-  EXPECT_EQ(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
-      0);
-  return {TcpStream(UniqueFd(sv[0]), &driver),
-          TcpStream(UniqueFd(sv[1]), &driver)};
-}
-
 // Reads into a buffer that lives in this coroutine's frame.
 Task<absl::StatusOr<size_t>> ReadIntoFrame(TcpStream* stream) {
   char frame_buffer[512];

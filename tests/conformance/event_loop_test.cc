@@ -87,7 +87,8 @@ TEST_F(ConformanceTest, WatchReportsAReadablePipe) {
 TEST_F(ConformanceTest, WatchReportsAWritableSocketLevelTriggered) {
   auto loop = NewLoop();
   int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_TRUE(MakeNonBlocking(sv[0]).ok());
   int calls = 0;
   absl::StatusOr<WatchHandle> watch =
       loop->Watch(sv[0], kPollOut, [&](uint32_t revents) {

@@ -11,11 +11,13 @@
 #define POLYIO_TESTS_CONFORMANCE_FIXTURE_H_
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -52,6 +54,18 @@ class ConformanceTest : public ::testing::Test {
 
   std::unique_ptr<Runtime> rt_;
 };
+
+// A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec,
+// as TcpStreams (the stream type needs only a connected stream socket).
+// Portable: SOCK_NONBLOCK in socketpair's type is Linux and BSD only.
+inline std::pair<TcpStream, TcpStream> StreamPair(Driver& driver) {
+  int sv[2] = {-1, -1};
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  EXPECT_TRUE(MakeNonBlocking(sv[0]).ok());
+  EXPECT_TRUE(MakeNonBlocking(sv[1]).ok());
+  return {TcpStream(UniqueFd(sv[0]), &driver),
+          TcpStream(UniqueFd(sv[1]), &driver)};
+}
 
 // Echoes everything it reads until the peer closes.
 inline Task<absl::Status> EchoConnection(TcpStream stream) {

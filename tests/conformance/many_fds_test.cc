@@ -13,17 +13,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A connected AF_UNIX stream pair, both ends non-blocking, as TcpStreams
-// (the stream type only needs a connected stream socket).
-std::pair<TcpStream, TcpStream> StreamPair(Driver& driver) {
-  int sv[2];
-  EXPECT_EQ(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
-      0);
-  return {TcpStream(UniqueFd(sv[0]), &driver),
-          TcpStream(UniqueFd(sv[1]), &driver)};
-}
-
 Task<std::string> ReadInSmallPieces(TcpStream* reader, TcpStream* writer) {
   std::string sent = "0123456789abcdefghij";
   EXPECT_TRUE((co_await writer->WriteAll(absl::MakeConstSpan(sent))).ok());

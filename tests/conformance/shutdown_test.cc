@@ -32,11 +32,10 @@ TEST_F(ConformanceTest, DestroyingARuntimeWithPendingTasksFreesEverything) {
     ASSERT_TRUE(rt.ok());
     (*rt)->BlockOn([](JoinHandle<absl::Status>* keep) -> Task<void> {
       for (int i = 0; i < 100; ++i) {
-        int sv[2];
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
-        Spawn(BlockedForever(TcpStream(UniqueFd(sv[0])))).Detach();
-        // The peer end leaks into a detached task too: it is freed with it.
-        Spawn(BlockedForever(TcpStream(UniqueFd(sv[1])))).Detach();
+        auto [a, b] = StreamPair(*Driver::Current());
+        Spawn(BlockedForever(std::move(a))).Detach();
+        // The peer end goes into a detached task too: it is freed with it.
+        Spawn(BlockedForever(std::move(b))).Detach();
       }
       for (int i = 0; i < 100; ++i) Spawn(SleepsLong()).Detach();
       JoinHandle<absl::Status> sleeper = Spawn(SleepsLong());

@@ -25,16 +25,16 @@ TEST_F(ConformanceTest, HundredThousandNestedAwaitsDoNotGrowTheStack) {
   EXPECT_EQ(rt().BlockOn(Nested(100000)), 100000);
 }
 
-Task<int> Square(int i) { co_return i* i; }
+Task<int64_t> Square(int64_t i) { co_return i* i; }
 
 Task<int64_t> SpawnMany(int n) {
-  std::vector<JoinHandle<int>> handles;
+  std::vector<JoinHandle<int64_t>> handles;
   handles.reserve(n);
   for (int i = 0; i < n; ++i) handles.push_back(Spawn(Square(i)));
   int64_t wrong = 0;
   for (int i = 0; i < n; ++i) {
-    absl::StatusOr<int> v = co_await handles[i];
-    if (!v.ok() || *v != i * i) ++wrong;
+    absl::StatusOr<int64_t> v = co_await handles[i];
+    if (!v.ok() || *v != int64_t{i} * i) ++wrong;
   }
   co_return wrong;
 }
