@@ -112,8 +112,9 @@ class FdWatch : public Runnable {
     }  // else RunThunk ends it
   }
 
-  void Unref() {
-    if (--refs_ == 0) delete this;
+  void Unref(int count = 1) {
+    refs_ -= count;
+    if (refs_ == 0) delete this;
   }
 
  private:
@@ -267,8 +268,7 @@ absl::StatusOr<WatchHandle> EventLoop::Watch(int fd, uint32_t interest,
   }
   auto* watch = new internal::FdWatch(this, fd, interest, std::move(fn));
   if (int32_t err = watch->Start(); err < 0) {
-    watch->Unref();
-    watch->Unref();
+    watch->Unref(/*count=*/2);  // the handle's and its own: it never ran
     return absl::ErrnoToStatus(-err, absl::StrCat("watch fd ", fd));
   }
   pending_.fetch_add(1, std::memory_order_relaxed);
