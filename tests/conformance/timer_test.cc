@@ -17,7 +17,12 @@ struct Wakeup {
   Instant woke;
 };
 
-Task<void> SleepAndRecord(Instant deadline, std::vector<Wakeup>* log) {
+// The deadline is read at the first poll: `*base` is set after all tasks are
+// spawned (spawning polls nothing), so that every task arms its timer well
+// before the first deadline, however slow the machine.
+Task<void> SleepAndRecord(const Instant* base, Duration offset,
+                          std::vector<Wakeup>* log) {
+  Instant deadline = *base + offset;
   absl::Status s = co_await SleepUntil(deadline);
   if (s.ok()) log->push_back({deadline, Now()});
 }
@@ -25,16 +30,15 @@ Task<void> SleepAndRecord(Instant deadline, std::vector<Wakeup>* log) {
 Task<size_t> ManySleeps(int n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> offset_us(0, 200000);
-  // The first deadline is far enough away that every task has been polled
-  // (and so has armed its timer) before any deadline passes.
-  Instant base = Now() + milliseconds(500);
+  Instant base;
   std::vector<Wakeup> log;
   log.reserve(n);
   std::vector<JoinHandle<void>> tasks;
   for (int i = 0; i < n; ++i) {
     tasks.push_back(
-        Spawn(SleepAndRecord(base + microseconds(offset_us(rng)), &log)));
+        Spawn(SleepAndRecord(&base, microseconds(offset_us(rng)), &log)));
   }
+  base = Now() + milliseconds(1000);
   for (auto& t : tasks) co_await t;
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_GE(log[i].woke, log[i].deadline) << "woke early, entry " << i;
