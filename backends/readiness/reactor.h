@@ -6,7 +6,7 @@
 //   operation parked on its fd's list for its direction, and the fd armed in
 //   the poller. Because every operation is tried before it parks, data that
 //   arrived while nobody was waiting is never lost: this is what makes
-//   edge-triggered pollers (epoll with EPOLLET, kqueue with EV_CLEAR) safe.
+//   edge-triggered pollers (epoll with EPOLLET) safe.
 // - When the poller reports an fd ready, the parked operations of that
 //   direction are retried in FIFO order until one says EAGAIN again.
 // - Cancel and Forget move parked operations to a queue of finished ones,
@@ -206,13 +206,22 @@ class ReadinessReactor {
     // Taken off the fd first: completion callbacks may park new operations
     // on it, and those must not inherit this error.
     OpList failed;
-    if (read) failed.Splice(state->readers);
-    if (write) failed.Splice(state->writers);
+    if (read) {
+      failed.Splice(state->readers);
+      state->armed_read = false;
+    }
+    if (write) {
+      failed.Splice(state->writers);
+      state->armed_write = false;
+    }
     if (read && write) {
       failed.Splice(state->either);
       state->registered = false;
     }
     while (Operation* op = failed.PopFront()) Deliver(op, error);
+    // A waiter parked since (or by a callback above) in a failed direction
+    // asks the poller again; the poller reports a second failure the same way.
+    if (state->registered) UpdateInterest(fd, *state);
   }
 
   // Retries parked operations in order until one would block again.
