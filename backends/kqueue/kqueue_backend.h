@@ -6,7 +6,7 @@
 // directions that have waiters, and those registrations (EV_ADD / EV_DELETE)
 // ride on the next turn's kevent() call. Files are read inline (regular
 // files are always ready). See backends/backend.h for the contract and
-// docs/backends-kqueue.md for the design and the platform differences.
+// docs/backends.md (kqueue) for the design and the platform differences.
 //
 // Thread-hostile, except Wake().
 #ifndef POLYIO_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_

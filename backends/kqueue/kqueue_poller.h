@@ -38,7 +38,7 @@
 // the event list always has a slot per change, and on libkqueue (which
 // waits for the timeout when a change fails and event slots are left over)
 // a call that carries changes offers exactly one slot per change. See
-// docs/backends-kqueue.md for the platform and libkqueue differences.
+// docs/backends.md (kqueue) for the platform and libkqueue differences.
 //
 // Thread-hostile, except Wake() (thread-safe; async-signal-safe on native
 // kqueue, where it is one system call, but not through libkqueue, which

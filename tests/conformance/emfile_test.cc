@@ -27,16 +27,10 @@ Duration CpuTime() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-// A blocking connect with a plain socket: the kernel completes the handshake
-// into the listener's backlog whether or not the server can accept.
-int ConnectRaw(const SocketAddress& addr) {
-  int fd = socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (connect(fd, addr.data(), addr.size()) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+// A plain blocking socket; connecting it later completes the handshake into
+// the listener's backlog whether or not the server can accept.
+int RawSocket(const SocketAddress& addr) {
+  return socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
 Task<absl::Status> Scenario() {
@@ -54,9 +48,12 @@ Task<absl::Status> Scenario() {
   EXPECT_TRUE((co_await first->WriteAll(absl::MakeConstSpan(ping))).ok());
   EXPECT_EQ(*(co_await first->Read(absl::MakeSpan(buf))), 4u);
 
-  // 2. A second client connects while the process has no fd to spare.
-  int second = ConnectRaw(addr);
-  if (second < 0) co_return absl::InternalError("raw connect failed");
+  // 2. A second client connects while the process has no fd to spare. Its
+  // socket is made first; the connection arrives only once every fd is
+  // taken, so that even an accept already waiting in the kernel (io_uring)
+  // finds no fd for it.
+  int second = RawSocket(addr);
+  if (second < 0) co_return absl::InternalError("socket failed");
   std::vector<int> hogs;
   for (;;) {
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -64,6 +61,9 @@ Task<absl::Status> Scenario() {
     hogs.push_back(fd);
   }
   EXPECT_EQ(errno, EMFILE);
+  if (connect(second, addr.data(), addr.size()) < 0) {
+    co_return absl::ErrnoToStatus(errno, "raw connect");
+  }
 
   // 3. For a while: the server must not spin, and must keep serving.
   Duration cpu_before = CpuTime();
