@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "backends/io_uring/io_uring_setup.h"
+#include "backends/readiness/try_op.h"
 
 namespace polyio {
 namespace {
@@ -43,19 +44,6 @@ constexpr int kSubmitAttempts = 1000;
 
 unsigned Clamp(size_t len) {
   return static_cast<unsigned>(len < kMaxTransfer ? len : kMaxTransfer);
-}
-
-bool WaitsForWrite(const Operation& op) {
-  switch (op.kind) {
-    case OpKind::kWrite:
-    case OpKind::kSend:
-    case OpKind::kSendMsg:
-    case OpKind::kConnect:
-    case OpKind::kPwrite:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -315,7 +303,8 @@ bool IoUringBackend::WaitForReadiness(Operation* op) {
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) return false;
   if (!(op->backend_state & kTracked)) Track(op);
-  io_uring_prep_poll_add(sqe, op->fd, WaitsForWrite(*op) ? POLLOUT : POLLIN);
+  io_uring_prep_poll_add(
+      sqe, op->fd, DirectionOf(*op) == WaitsFor::kWrite ? POLLOUT : POLLIN);
   io_uring_sqe_set_data(sqe, op);
   op->backend_state |= kPollPhase;
   if (op->kind == OpKind::kConnect) op->backend_state |= kConnectPolled;
