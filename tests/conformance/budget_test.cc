@@ -42,7 +42,7 @@ TEST_F(ConformanceTest, ABusyTaskCannotStarveTimersOrOtherTasks) {
   size_t reads_when_timer_task_ran =
       rt().BlockOn([](TcpStream* r, bool* stop, size_t* reads) -> Task<size_t> {
         JoinHandle<void> busy = Spawn(BusyReader(r, stop, reads));
-        co_await Sleep(milliseconds(2));
+        EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
         size_t seen = *reads;
         *stop = true;
         EXPECT_TRUE((co_await busy).ok());

@@ -28,7 +28,8 @@ TEST_F(ConformanceTest, AbortingATaskBlockedInReadEndsItWithCancelled) {
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
         JoinHandle<absl::StatusOr<size_t>> h = Spawn(ReadIntoFrame(s));
-        co_await Sleep(milliseconds(2));  // blocked in Read by now
+        EXPECT_TRUE(
+            (co_await Sleep(milliseconds(2))).ok());  // blocked in Read by now
         h.Abort();
         co_return co_await h;
       }(&a));
@@ -39,7 +40,7 @@ Task<int> AbortManyWhileDataArrives(
     std::vector<std::pair<TcpStream, TcpStream>>* pairs) {
   std::vector<JoinHandle<absl::StatusOr<size_t>>> readers;
   for (auto& p : *pairs) readers.push_back(Spawn(ReadIntoFrame(&p.first)));
-  co_await Sleep(milliseconds(2));
+  EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
   // Data races the cancellation: half the pairs get bytes just before their
   // reader is aborted, so some reads complete for real, some are cancelled;
   // either way no frame may go before its operation is done (ASan checks).
@@ -74,7 +75,7 @@ TEST_F(ConformanceTest, ClosingAStreamEndsItsPendingOperationWithAnError) {
               char buf[64];
               co_return co_await s->Read(absl::MakeSpan(buf));
             }(s));
-        co_await Sleep(milliseconds(2));
+        EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
         EXPECT_TRUE(s->Close().ok());
         co_return co_await Timeout(milliseconds(2000), std::move(reader));
       }(&a));

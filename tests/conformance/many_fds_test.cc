@@ -24,7 +24,7 @@ Task<std::string> ReadInSmallPieces(TcpStream* reader, TcpStream* writer) {
     absl::StatusOr<size_t> n = co_await reader->Read(absl::MakeSpan(buf));
     if (!n.ok() || *n == 0) break;
     got.append(buf, *n);
-    co_await Sleep(milliseconds(1));
+    EXPECT_TRUE((co_await Sleep(milliseconds(1))).ok());
   }
   co_return got;
 }
@@ -43,7 +43,7 @@ Task<absl::Status> PartialReadThenParkedRead(TcpStream* reader,
     absl::StatusOr<size_t> n = co_await r->Read(absl::MakeSpan(buf));
     co_return n.ok() ? std::string(buf, *n) : "error";
   }(reader));
-  co_await Sleep(milliseconds(2));
+  EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
   std::string burst(1000, 'z');
   absl::Status w = co_await writer->WriteAll(absl::MakeConstSpan(burst));
   if (!w.ok()) co_return w;
@@ -71,7 +71,8 @@ Task<int> WaitOnEveryFd(std::vector<std::pair<TcpStream, TcpStream>>* pairs) {
       co_return co_await r->Read(absl::MakeSpan(&c, 1));
     }(&reader)));
   }
-  co_await Sleep(milliseconds(5));  // every reader is parked now
+  EXPECT_TRUE(
+      (co_await Sleep(milliseconds(5))).ok());  // every reader is parked now
   for (auto& [reader, writer] : *pairs) {
     absl::Status s = co_await writer.WriteAll(absl::MakeConstSpan("!", 1));
     EXPECT_TRUE(s.ok()) << s;

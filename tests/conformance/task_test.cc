@@ -60,7 +60,7 @@ Task<std::string> CatchesFromChild() {
 Task<std::string> CatchesFromSpawned() {
   JoinHandle<int> h = Spawn(Throws());
   try {
-    co_await h;
+    (void)co_await h;  // throws
   } catch (const std::runtime_error& e) {
     co_return e.what();
   }
@@ -88,7 +88,7 @@ TEST_F(ConformanceTest, TasksAreLazyAndDetachedTasksStillRun) {
   bool detached_ran = false;
   rt().BlockOn([](bool* flag) -> Task<void> {
     Spawn(SetFlag(flag)).Detach();
-    co_await Sleep(std::chrono::milliseconds(1));
+    EXPECT_TRUE((co_await Sleep(std::chrono::milliseconds(1))).ok());
   }(&detached_ran));
   EXPECT_TRUE(detached_ran);
 }

@@ -87,7 +87,7 @@ Task<absl::Status> WriteToResetPeer() {
       co_await TcpStream::Connect(*listener->LocalAddress());
   if (!client.ok()) co_return client.status();
   EXPECT_TRUE((co_await resetter).ok());
-  co_await Sleep(milliseconds(10));  // let the RST arrive
+  EXPECT_TRUE((co_await Sleep(milliseconds(10))).ok());  // let the RST arrive
   std::string chunk(4096, 'x');
   for (int i = 0; i < 100; ++i) {
     absl::Status s = co_await client->WriteAll(absl::MakeConstSpan(chunk));
