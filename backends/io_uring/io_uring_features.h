@@ -25,7 +25,7 @@ struct IoUringFeatures {
   bool sqpoll = false;              // a kernel thread polls the SQ
   bool coop_taskrun = false;        // IORING_SETUP_COOP_TASKRUN (5.19)
   bool submit_all = false;          // IORING_SETUP_SUBMIT_ALL (5.18)
-  bool registered_ring_fd = false;  // io_uring_register_ring_fd (5.18)
+  bool registered_ring_fd = false;  // never: see io_uring_setup.cc
   bool cancel_fd = false;  // IORING_ASYNC_CANCEL_FD|ALL (5.19): Forget = 1 SQE
   bool ext_arg = false;    // IORING_FEAT_EXT_ARG: timed wait in one syscall
   bool fast_poll = false;  // IORING_FEAT_FAST_POLL: no io-wq for sockets

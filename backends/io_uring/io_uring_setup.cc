@@ -216,8 +216,11 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
   if (options.modern_features) {
     features->provided_buffer_ring = ProbeBufferRing(ring);
     features->registered_files = ProbeRegisteredFiles(ring);
-    // Saves the fget/fput of the ring's own fd on every io_uring_enter.
-    features->registered_ring_fd = io_uring_register_ring_fd(ring) == 1;
+    // The ring's own fd is not registered (io_uring_register_ring_fd):
+    // the registration belongs to the registering thread, and a driver may
+    // be created on one thread and run on another (Runtime::BlockOn from
+    // any thread); io_uring_enter from another thread then fails with
+    // EINVAL. It would save one fget/fput per io_uring_enter, i.e. per turn.
   } else {
     features->multishot_accept = features->multishot_recv = false;
   }
