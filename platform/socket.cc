@@ -48,12 +48,17 @@ absl::StatusOr<UniqueFd> NewStreamSocket(int family) {
   return fd;
 }
 
-absl::StatusOr<UniqueFd> ListenTcp(const SocketAddress& addr, int backlog) {
+absl::StatusOr<UniqueFd> ListenTcp(const SocketAddress& addr, int backlog,
+                                   bool reuse_port) {
   absl::StatusOr<UniqueFd> fd = NewStreamSocket(addr.family());
   if (!fd.ok()) return fd.status();
   int one = 1;
   if (setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
     return Errno("setsockopt SO_REUSEADDR");
+  }
+  if (reuse_port &&
+      setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+    return Errno("setsockopt SO_REUSEPORT");
   }
   if (::bind(fd->get(), addr.data(), addr.size()) < 0) {
     return Errno(absl::StrCat("bind ", addr.ToString()));

@@ -16,8 +16,9 @@ namespace polyio {
 // MSG_NOSIGNAL does not exist, it also sets SO_NOSIGPIPE.
 absl::StatusOr<UniqueFd> NewStreamSocket(int family);
 
-// socket + SO_REUSEADDR + bind + listen.
-absl::StatusOr<UniqueFd> ListenTcp(const SocketAddress& addr, int backlog);
+// socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen.
+absl::StatusOr<UniqueFd> ListenTcp(const SocketAddress& addr, int backlog,
+                                   bool reuse_port = false);
 
 absl::Status SetNoDelay(int fd, bool on);
 absl::StatusOr<SocketAddress> LocalAddress(int fd);

@@ -10,6 +10,12 @@ namespace {
 thread_local Driver* current_driver = nullptr;
 
 void WakeBackend(void* backend) { static_cast<Backend*>(backend)->Wake(); }
+
+// How long a thread waiting for another driver's answer sleeps in its own
+// backend between looks. The answer comes within the other driver's next
+// turn; this is the rare path (a task that moved threads cancelling what it
+// started elsewhere), so latency matters less than not burning a core.
+constexpr int64_t kRequestPollNs = 50'000;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(
@@ -22,35 +28,99 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(
 Driver::Driver(std::unique_ptr<Backend> backend)
     : backend_(std::move(backend)),
       timers_(Now()),
-      executor_(new LocalExecutor(&WakeBackend, backend_.get())) {}
+      executor_(new LocalExecutor(&WakeBackend, backend_.get())),
+      spawner_(executor_),
+      requests_(&WakeBackend, backend_.get()) {}
 
 Driver::~Driver() {
   Enter scope(this);
   // Frames may own buffers that operations write into: every operation must
   // have completed before any frame goes.
   DrainOperations();
-  while (internal::TaskHeader* task = live_tasks_) task->Abandon();
+  while (internal::TaskHeader* task = executor_->AnyLiveTask()) {
+    task->Abandon();
+  }
   // Destroyed frames may have forgotten fds (cancelling their operations).
   DrainOperations();
   executor_->Close();
+  RunQueue late = requests_.Close();
+  while (Runnable* r = late.Pop()) r->run(r);
   executor_->Unref();
 }
 
 void Driver::DrainOperations() {
+  ServeRequests();
   backend_->CancelAll();
-  while (backend_->InFlight() > 0) backend_->Wait(-1);
+  while (backend_->InFlight() > 0) {
+    backend_->Wait(-1);
+    ServeRequests();
+  }
 }
 
 Driver* Driver::Current() { return current_driver; }
 
 Driver::Enter::Enter(Driver* driver)
-    : previous_(current_driver), executor_scope_(&driver->executor()) {
+    : driver_(driver),
+      previous_(current_driver),
+      executor_scope_(&driver->executor()) {
   current_driver = driver;
+  std::thread::id none;
+  owns_ = driver->owner_.compare_exchange_strong(
+      none, std::this_thread::get_id(), std::memory_order_acq_rel);
 }
 
-Driver::Enter::~Enter() { current_driver = previous_; }
+Driver::Enter::~Enter() {
+  if (owns_) {
+    driver_->ServeRequests();
+    driver_->owner_.store(std::thread::id(), std::memory_order_release);
+  }
+  current_driver = previous_;
+}
+
+bool Driver::OwnedByCallingThread() const {
+  std::thread::id owner = owner_.load(std::memory_order_acquire);
+  return owner == std::thread::id() || owner == std::this_thread::get_id();
+}
+
+void Driver::Request::Run(Runnable* r) {
+  auto* request = static_cast<Request*>(r);
+  request->call(request->fn);
+  request->done.store(true, std::memory_order_release);  // may free it
+}
+
+void Driver::SendAndWait(Request* request) {
+  if (!requests_.Push(request)) {  // shut down: nobody else runs it
+    Request::Run(request);
+    return;
+  }
+  Driver* me = Current();
+  while (!request->done.load(std::memory_order_acquire)) {
+    if (owner_.load(std::memory_order_acquire) == std::thread::id()) {
+      ServeRequests();  // its owner left: nobody else will
+    } else if (me != nullptr && me != this) {
+      me->ServeRequests();
+      me->backend_->Wait(kRequestPollNs);
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+int Driver::ServeRequests() {
+  int served = 0;
+  while (Runnable* r = requests_.Pop()) {
+    r->run(r);
+    ++served;
+  }
+  return served;
+}
+
+void Driver::Send(Runnable* r) {
+  if (OwnedByCallingThread() || !requests_.Push(r)) r->run(r);
+}
 
 void Driver::Turn(bool may_block) {
+  ServeRequests();
   Instant now = Now();
   timers_.Advance(now);
   int64_t timeout_ns = 0;
@@ -65,26 +135,16 @@ void Driver::Turn(bool may_block) {
   executor_->RunReady(kMaxRunsPerTurn);
 }
 
-void Driver::CancelAndWait(Operation* op, const bool* in_flight) {
-  backend_->Cancel(op);
-  while (*in_flight) backend_->Wait(-1);
-}
-
-void Driver::AddLiveTask(internal::TaskHeader* task) {
-  task->live_prev = nullptr;
-  task->live_next = live_tasks_;
-  if (live_tasks_ != nullptr) live_tasks_->live_prev = task;
-  live_tasks_ = task;
-}
-
-void Driver::RemoveLiveTask(internal::TaskHeader* task) {
-  if (task->live_prev != nullptr) {
-    task->live_prev->live_next = task->live_next;
-  } else {
-    live_tasks_ = task->live_next;
-  }
-  if (task->live_next != nullptr) task->live_next->live_prev = task->live_prev;
-  task->live_prev = task->live_next = nullptr;
+void Driver::CancelAndWait(Operation* op, const std::atomic<bool>* in_flight) {
+  RunOnDriverThread([&] {
+    backend_->Cancel(op);
+    while (in_flight->load(std::memory_order_acquire)) {
+      // A submission sent from another thread may have been in the mailbox:
+      // once it has run, cancel again.
+      if (ServeRequests() > 0) backend_->Cancel(op);
+      if (in_flight->load(std::memory_order_acquire)) backend_->Wait(-1);
+    }
+  });
 }
 
 }  // namespace polyio

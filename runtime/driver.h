@@ -8,28 +8,34 @@
 //   4. run ready work (tasks to poll, posted callbacks), at most
 //      kMaxRunsPerTurn of them, so that I/O and timers are never starved.
 //
-// The driver also keeps the list of live spawned tasks, so that destroying
-// it (shutdown) can free them safely: it cancels every operation in flight
-// and waits for each completion before any coroutine frame is destroyed,
-// since a frame may hold the buffer an operation writes into.
+// Destroying a driver (shutdown) frees the tasks of its executor safely: it
+// cancels every operation in flight and waits for each completion before
+// any coroutine frame is destroyed, since a frame may hold the buffer an
+// operation writes into.
 //
-// Thread-hostile: one thread runs a driver. Other threads reach it only
-// through Wakers and EventLoop::Post (the executor's remote queue).
+// One thread runs a driver (its owner: whoever has Entered it). Other
+// threads reach it through Wakers and EventLoop::Post (the executor's remote
+// queue), and through RunOnDriverThread: on the multi-thread runtime a task
+// that moved to another worker still cancels its operations and timers on
+// the driver where they were started.
+//
+// Thread-hostile, except Current, RunOnDriverThread, and the backend's Wake.
 #ifndef POLYIO_RUNTIME_DRIVER_H_
 #define POLYIO_RUNTIME_DRIVER_H_
 
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "backends/selected.h"
 #include "runtime/local_executor.h"
+#include "runtime/remote_queue.h"
+#include "runtime/task_scheduler.h"
 #include "runtime/timer_wheel.h"
 
 namespace polyio {
-
-namespace internal {
-class TaskHeader;
-}  // namespace internal
 
 class Driver {
  public:
@@ -47,7 +53,8 @@ class Driver {
   // The driver the calling thread is running, or null.
   static Driver* Current();
 
-  // Makes `driver` the calling thread's current driver for a scope.
+  // Makes `driver` the calling thread's current driver for a scope; the
+  // outermost scope makes the thread its owner.
   class Enter {
    public:
     explicit Enter(Driver* driver);
@@ -56,13 +63,35 @@ class Driver {
     Enter& operator=(const Enter&) = delete;
 
    private:
+    Driver* driver_;
     Driver* previous_;
+    bool owns_ = false;
     LocalExecutor::Enter executor_scope_;
   };
 
   Backend& backend() { return *backend_; }
   TimerWheel& timers() { return timers_; }
+  // This thread's executor: SpawnLocal, EventLoop::Post.
   LocalExecutor& executor() { return *executor_; }
+  // Where Spawn puts tasks: the executor, or the multi-thread scheduler
+  // whose worker runs this driver.
+  TaskScheduler& spawner() { return *spawner_; }
+  void set_spawner(TaskScheduler* spawner) { spawner_ = spawner; }
+
+  // Runs `fn` on the driver's owner thread and returns when it has run:
+  // inline when called there or when no thread owns the driver (it is not
+  // running, e.g. at shutdown); otherwise through the driver's mailbox,
+  // serving the calling thread's own mailbox while it waits, so that two
+  // drivers asking each other cannot deadlock. Any thread.
+  template <class Fn>
+  void RunOnDriverThread(Fn&& fn);
+
+  // Any thread: queues `r` to run on the driver's thread, without waiting;
+  // runs it here when the calling thread may use the driver directly.
+  void Send(Runnable* r);
+
+  // Owner thread: runs the requests other threads sent; returns how many.
+  int ServeRequests();
 
   // One turn, as above. With may_block false, never waits.
   void Turn(bool may_block);
@@ -71,21 +100,51 @@ class Driver {
   // turns false (the operation's completion clears it). For destructors of
   // futures destroyed mid-operation: the buffer must outlive the kernel's
   // use of it.
-  void CancelAndWait(Operation* op, const bool* in_flight);
+  // Any thread (it runs on the driver's thread).
+  void CancelAndWait(Operation* op, const std::atomic<bool>* in_flight);
 
-  // Owner thread: the registry of spawned tasks that have not completed.
-  void AddLiveTask(internal::TaskHeader* task);
-  void RemoveLiveTask(internal::TaskHeader* task);
+  // Cancels every operation in flight and waits until all have completed
+  // (shutdown; also run by the destructor). No thread may be running the
+  // driver.
+  void DrainOperations();
 
  private:
+  struct Request : Runnable {
+    Request() : Runnable(&Run, &Run) {}
+    static void Run(Runnable* r);
+    void (*call)(void* fn) = nullptr;
+    void* fn = nullptr;
+    Driver* requester = nullptr;
+    std::atomic<bool> done{false};
+  };
+
   explicit Driver(std::unique_ptr<Backend> backend);
-  void DrainOperations();
+  // True when the calling thread may use the backend directly: it owns the
+  // driver, or nobody does.
+  bool OwnedByCallingThread() const;
+  void SendAndWait(Request* request);
 
   std::unique_ptr<Backend> backend_;
   TimerWheel timers_;
   LocalExecutor* executor_;  // reference-counted, see local_executor.h
-  internal::TaskHeader* live_tasks_ = nullptr;
+  TaskScheduler* spawner_;
+  RemoteQueue requests_;
+  std::atomic<std::thread::id> owner_{};
 };
+
+template <class Fn>
+void Driver::RunOnDriverThread(Fn&& fn) {
+  if (OwnedByCallingThread()) {
+    fn();
+    return;
+  }
+  Request request;
+  request.fn = &fn;
+  request.call = [](void* f) {
+    (*static_cast<std::remove_reference_t<Fn>*>(f))();
+  };
+  SendAndWait(&request);
+}
 
 }  // namespace polyio
 

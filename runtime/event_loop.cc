@@ -41,20 +41,29 @@ class CallbackTimer {
   CallbackTimer(EventLoop* loop, EventLoop::Callback fn)
       : entry_(&FireThunk, &DiscardThunk), loop_(loop), fn_(std::move(fn)) {}
 
-  void Ref() { ++refs_; }
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
-    if (--refs_ == 0) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
+  // The wheel belongs to the loop's thread: calls from elsewhere go there.
   void Arm(Instant deadline) {
     Ref();  // the wheel's reference
-    loop_->driver().timers().Insert(&entry_, deadline);
+    loop_->driver().RunOnDriverThread(
+        [&] { loop_->driver().timers().Insert(&entry_, deadline); });
   }
   void Cancel() {
-    if (!TimerWheel::Linked(&entry_)) return;
-    loop_->driver().timers().Remove(&entry_);
-    Finish();
+    loop_->driver().RunOnDriverThread([&] {
+      if (!TimerWheel::Linked(&entry_)) return;
+      loop_->driver().timers().Remove(&entry_);
+      Finish();
+    });
   }
-  bool pending() const { return TimerWheel::Linked(&entry_); }
+  bool pending() {
+    bool linked = false;
+    loop_->driver().RunOnDriverThread(
+        [&] { linked = TimerWheel::Linked(&entry_); });
+    return linked;
+  }
 
  private:
   static CallbackTimer* Of(TimerEntry* e) {
@@ -77,7 +86,7 @@ class CallbackTimer {
   TimerEntry entry_;
   EventLoop* loop_;
   EventLoop::Callback fn_;
-  int refs_ = 0;
+  std::atomic<int> refs_{0};
 };
 
 // A level-triggered watch: a poll-for-readiness operation, resubmitted after
@@ -98,10 +107,23 @@ class FdWatch : public Runnable {
   // Returns the error of the first submission, if it failed at once.
   int32_t Start() {
     refs_ = 2;  // the handle's, and the watch's own until stopped
-    return Submit();
+    int32_t err = 0;
+    loop_->driver().RunOnDriverThread([&] { err = Submit(); });
+    return err;
   }
 
   void Cancel() {
+    loop_->driver().RunOnDriverThread([this] { CancelOnLoopThread(); });
+  }
+
+  void Unref(int count = 1) {
+    if (refs_.fetch_sub(count, std::memory_order_acq_rel) == count) {
+      delete this;
+    }
+  }
+
+ private:
+  void CancelOnLoopThread() {
     if (stopped_) return;
     stopped_ = true;
     if (in_flight_) {
@@ -112,12 +134,6 @@ class FdWatch : public Runnable {
     }  // else RunThunk ends it
   }
 
-  void Unref(int count = 1) {
-    refs_ -= count;
-    if (refs_ == 0) delete this;
-  }
-
- private:
   int32_t Submit() {
     if (loop_->driver().backend().Submit(&op_)) {
       if (op_.res < 0) return op_.res;
@@ -187,7 +203,7 @@ class FdWatch : public Runnable {
 
   EventLoop::ReadyCallback fn_;
   WatchOp op_;
-  int refs_ = 0;
+  std::atomic<int> refs_{0};
   bool stopped_ = false;
   bool in_flight_ = false;
   bool queued_ = false;

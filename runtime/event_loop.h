@@ -19,8 +19,11 @@
 // The loop shares its driver with a Runtime (Runtime::loop()), so callbacks
 // and tasks interleave on one thread. Callbacks must not block.
 //
-// Thread-safety: Post and Stop are thread-safe; everything else, handles
-// included, belongs to the loop's thread.
+// Thread-safety: thread-safe. Callbacks always run on the loop's thread.
+// Post and Stop never wait; CallAfter/CallAt, Watch and the handles' calls
+// made from another thread while the loop runs are carried out on the
+// loop's thread (Driver::RunOnDriverThread) and wait for it — cheap on the
+// loop's own thread, a round trip from elsewhere.
 #ifndef POLYIO_RUNTIME_EVENT_LOOP_H_
 #define POLYIO_RUNTIME_EVENT_LOOP_H_
 
@@ -41,7 +44,8 @@ class CallbackTimer;
 class FdWatch;
 }  // namespace internal
 
-// Cancels a CallAfter/CallAt callback. Copyable; loop thread only.
+// Cancels a CallAfter/CallAt callback. Copyable; a handle (one object) is
+// thread-compatible, its copies may be used on different threads.
 class TimerHandle {
  public:
   TimerHandle() = default;
@@ -59,8 +63,8 @@ class TimerHandle {
   internal::CallbackTimer* timer_ = nullptr;
 };
 
-// Stops a Watch. Move-only; loop thread only. Dropping it does not stop the
-// watch (call Cancel).
+// Stops a Watch. Move-only; thread-compatible. Dropping it does not stop
+// the watch (call Cancel).
 class WatchHandle {
  public:
   WatchHandle() = default;

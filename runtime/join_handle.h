@@ -1,7 +1,8 @@
 // Spawn and JoinHandle<T>: running a task on its own, and awaiting its end.
 //
-// Spawn(task) hands a Task<T> to the current driver's executor and returns a
-// JoinHandle<T>, a Future of the task's result:
+// Spawn(task) hands a Task<T> to the calling thread's scheduler — its
+// driver's executor, or the work-stealing pool whose worker it is — and
+// returns a JoinHandle<T>, a Future of the task's result:
 //   T = void           -> absl::Status
 //   T = absl::Status   -> absl::Status
 //   T = StatusOr<U>    -> absl::StatusOr<U>
@@ -15,9 +16,13 @@
 // that can fail reports absl::CancelledError (see context.h), and it ends
 // however its code handles that. A handle is awaited at most once.
 //
+// SpawnLocal(task) keeps the task on the calling thread: on the
+// multi-thread runtime it never moves to another worker (for tasks that hold
+// thread-affine state). On the current-thread runtime it is Spawn.
+//
 // Thread-safety: a JoinHandle may be awaited and aborted from any thread;
-// Spawn must be called on a thread that runs a driver (inside a task,
-// BlockOn, or EventLoop::Run).
+// Spawn and SpawnLocal must be called on a thread that runs a driver (inside
+// a task, BlockOn, or EventLoop::Run).
 #ifndef POLYIO_RUNTIME_JOIN_HANDLE_H_
 #define POLYIO_RUNTIME_JOIN_HANDLE_H_
 
@@ -61,8 +66,8 @@ namespace internal {
 template <class T>
 class SpawnedTask final : public TaskHeader {
  public:
-  SpawnedTask(Task<T> task, Driver* driver)
-      : TaskHeader(&kVTable, driver), task_(std::move(task)) {}
+  SpawnedTask(Task<T> task, TaskScheduler* scheduler)
+      : TaskHeader(&kVTable, scheduler), task_(std::move(task)) {}
 
   Task<T>& task() { return task_; }
 
@@ -152,21 +157,26 @@ class [[nodiscard]] JoinHandle {
   internal::SpawnedTask<T>* task_ = nullptr;
 };
 
-// Spawns `task` on `driver` (which must belong to the calling thread or be
-// reachable through its remote queue).
+// Spawns `task` on `scheduler`; any thread.
 template <class T>
-JoinHandle<T> SpawnOn(Driver& driver, Task<T> task) {
-  auto* spawned = new internal::SpawnedTask<T>(std::move(task), &driver);
+JoinHandle<T> SpawnOn(TaskScheduler& scheduler, Task<T> task) {
+  auto* spawned = new internal::SpawnedTask<T>(std::move(task), &scheduler);
   spawned->Schedule();
   return JoinHandle<T>(spawned);
 }
 
-// Spawns `task` on the calling thread's driver.
 template <class T>
 JoinHandle<T> Spawn(Task<T> task) {
   Driver* driver = Driver::Current();
   if (driver == nullptr) internal::DieOutsideRuntime("Spawn");
-  return SpawnOn(*driver, std::move(task));
+  return SpawnOn(driver->spawner(), std::move(task));
+}
+
+template <class T>
+JoinHandle<T> SpawnLocal(Task<T> task) {
+  Driver* driver = Driver::Current();
+  if (driver == nullptr) internal::DieOutsideRuntime("SpawnLocal");
+  return SpawnOn(driver->executor(), std::move(task));
 }
 
 }  // namespace polyio

@@ -9,6 +9,9 @@
 //   budget at the executor level, so that timers and I/O are looked at
 //   between batches however much work keeps arriving.
 //
+// As a TaskScheduler it runs the tasks spawned on this thread (the
+// current-thread runtime, EventLoop, SpawnLocal) and keeps their live list.
+//
 // It outlives its driver while task headers still point to it: it is
 // reference-counted (the driver holds one reference, every live task header
 // another). After Close(), schedules from anywhere are discarded, which is
@@ -22,25 +25,21 @@
 #include <atomic>
 #include <cstdint>
 
-#include "absl/base/thread_annotations.h"
-#include "platform/mutex.h"
+#include "runtime/remote_queue.h"
 #include "runtime/runnable.h"
+#include "runtime/task_header.h"
+#include "runtime/task_scheduler.h"
 
 namespace polyio {
 
-class LocalExecutor {
+class LocalExecutor final : public TaskScheduler {
  public:
-  using WakeFn = void (*)(void* arg);
+  using WakeFn = RemoteQueue::WakeFn;
 
   // Created with one reference, the caller's.
   LocalExecutor(WakeFn wake_fn, void* wake_arg);
   LocalExecutor(const LocalExecutor&) = delete;
   LocalExecutor& operator=(const LocalExecutor&) = delete;
-
-  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
 
   // The executor the calling thread is running, if any.
   static LocalExecutor* Current();
@@ -67,32 +66,36 @@ class LocalExecutor {
       local_.Push(r);
     }
   }
-  void ScheduleRemote(Runnable* r) ABSL_LOCKS_EXCLUDED(mu_);
+  void ScheduleRemote(Runnable* r) {
+    if (!remote_.Push(r)) r->discard(r);
+  }
+
+  // TaskScheduler. One FIFO: a yield goes to its back like any wake.
+  void Schedule(Runnable* task, bool /*yield*/) override { Schedule(task); }
+  // Owner thread.
+  void AddLiveTask(internal::TaskHeader* task) override { live_.Add(task); }
+  void RemoveLiveTask(internal::TaskHeader* task) override {
+    live_.Remove(task);
+  }
+  // Owner thread: a task polled and not complete, or null.
+  internal::TaskHeader* AnyLiveTask() const { return live_.front(); }
 
   // Owner thread. Runs up to `max_runs` ready runnables; returns how many.
   int RunReady(int max_runs);
   // Owner thread. True when RunReady would find work.
-  bool HasWork() const {
-    return !local_.empty() || remote_pending_.load(std::memory_order_acquire);
-  }
+  bool HasWork() const { return !local_.empty() || remote_.pending(); }
 
   // Owner thread, at shutdown: discards everything queued; from now on,
   // every schedule is discarded at once.
-  void Close() ABSL_LOCKS_EXCLUDED(mu_);
+  void Close();
 
  private:
-  ~LocalExecutor() = default;
-  void DrainRemote() ABSL_LOCKS_EXCLUDED(mu_);
+  ~LocalExecutor() override = default;
 
-  std::atomic<uint32_t> refs_{1};
   RunQueue local_;
   bool closed_locally_ = false;  // owner thread's view of Close()
-  std::atomic<bool> remote_pending_{false};
-  Mutex mu_;
-  RunQueue remote_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  WakeFn wake_fn_ ABSL_GUARDED_BY(mu_);
-  void* wake_arg_ ABSL_GUARDED_BY(mu_);
+  RemoteQueue remote_;
+  internal::LiveTaskList live_;
 };
 
 }  // namespace polyio

@@ -1,16 +1,38 @@
 #include "runtime/runtime.h"
 
+#include <thread>
+
 namespace polyio {
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
     const RuntimeOptions& options) {
-  absl::StatusOr<std::unique_ptr<Driver>> driver =
-      Driver::Create(options.backend);
-  if (!driver.ok()) return driver.status();
-  return std::unique_ptr<Runtime>(new Runtime(std::move(*driver)));
+  std::unique_ptr<Runtime> rt(new Runtime());
+  if (options.flavor == RuntimeFlavor::kMultiThread) {
+    int workers = options.worker_threads;
+    if (workers <= 0) {
+      workers = static_cast<int>(std::thread::hardware_concurrency());
+    }
+    absl::StatusOr<MultiThreadScheduler*> pool =
+        MultiThreadScheduler::Create(workers, options.backend);
+    if (!pool.ok()) return pool.status();
+    rt->pool_ = *pool;
+  } else {
+    absl::StatusOr<std::unique_ptr<Driver>> driver =
+        Driver::Create(options.backend);
+    if (!driver.ok()) return driver.status();
+    rt->driver_ = std::move(*driver);
+  }
+  rt->loop_ = std::make_unique<EventLoop>(&rt->driver());
+  return rt;
 }
 
-Runtime::Runtime(std::unique_ptr<Driver> driver)
-    : driver_(std::move(driver)), loop_(driver_.get()) {}
+Runtime::~Runtime() {
+  // The drivers go first: callbacks they discard still reach loop_.
+  if (pool_ != nullptr) {
+    pool_->Shutdown();
+    pool_->Unref();
+  }
+  driver_.reset();
+}
 
 }  // namespace polyio

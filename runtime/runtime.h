@@ -1,18 +1,27 @@
-// Runtime: a driver plus the way to run tasks on it — tokio's
-// current-thread runtime.
+// Runtime: the way to run tasks — tokio's two runtimes under one type.
 //
 //   auto rt = polyio::Runtime::Create();          // StatusOr: the backend
 //   if (!rt.ok()) { ... }                          // may be unavailable
 //   int v = (*rt)->BlockOn(MyTask());
 //
-// BlockOn runs the driver on the calling thread until the task completes and
-// returns its value (rethrowing its exception). Tasks spawned meanwhile run
-// too. Destroying the runtime cancels the operations of unfinished tasks,
-// waits for them, then frees the tasks (their JoinHandles report
-// CancelledError).
+// Flavors (RuntimeOptions::flavor); a program switches by changing only the
+// options:
+//   kCurrentThread  one driver, run by the thread that calls BlockOn. Tasks
+//                   never run in parallel.
+//   kMultiThread    `worker_threads` workers (default: one per core), each
+//                   with its own driver, stealing work from each other
+//                   (multi_thread_scheduler.h). BlockOn runs the task on the
+//                   workers and parks the calling thread until it is done.
 //
-// Thread-safety: BlockOn and Spawn on the thread that created the runtime
-// (Spawn also inside its tasks); loop().Post from any thread.
+// BlockOn returns the task's value (rethrowing its exception). Tasks spawned
+// meanwhile run too. Destroying the runtime cancels the operations of
+// unfinished tasks, waits for them, then frees the tasks (their JoinHandles
+// report CancelledError).
+//
+// Thread-safety: kCurrentThread: BlockOn on one thread at a time, Spawn on
+// that thread or inside its tasks. kMultiThread: BlockOn and Spawn from any
+// thread. loop().Post from any thread. Destroy the runtime from outside its
+// tasks.
 #ifndef POLYIO_RUNTIME_RUNTIME_H_
 #define POLYIO_RUNTIME_RUNTIME_H_
 
@@ -25,12 +34,19 @@
 #include "runtime/driver.h"
 #include "runtime/event_loop.h"
 #include "runtime/join_handle.h"
+#include "runtime/multi_thread_scheduler.h"
 #include "runtime/task.h"
+#include "runtime/thread_parker.h"
 
 namespace polyio {
 
+enum class RuntimeFlavor { kCurrentThread, kMultiThread };
+
 struct RuntimeOptions {
   BackendOptions backend;
+  RuntimeFlavor flavor = RuntimeFlavor::kCurrentThread;
+  // kMultiThread: workers; 0 means one per core.
+  int worker_threads = 0;
 };
 
 class Runtime {
@@ -39,32 +55,48 @@ class Runtime {
       const RuntimeOptions& options = {});
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
-  // Shuts the driver down first: discarded callbacks still reach loop_.
-  ~Runtime() { driver_.reset(); }
+  ~Runtime();
 
   template <class T>
   T BlockOn(Task<T> task) {
-    Driver::Enter scope(driver_.get());
-    JoinHandle<T> handle = SpawnOn(*driver_, std::move(task));
-    while (!handle.finished()) driver_->Turn(/*may_block=*/true);
+    if (pool_ == nullptr) {
+      Driver::Enter scope(driver_.get());
+      JoinHandle<T> handle = SpawnOn(driver_->executor(), std::move(task));
+      while (!handle.finished()) driver_->Turn(/*may_block=*/true);
+      return handle.task()->task().TakeResult();
+    }
+    JoinHandle<T> handle = SpawnOn(*pool_, std::move(task));
+    ThreadParker parker;
+    Waker waker = parker.waker();
+    while (!handle.task()->PollJoin(waker)) parker.Park();
     return handle.task()->task().TakeResult();
   }
 
   template <class T>
   JoinHandle<T> Spawn(Task<T> task) {
-    return SpawnOn(*driver_, std::move(task));
+    if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task));
+    return SpawnOn(driver_->executor(), std::move(task));
   }
 
-  Driver& driver() { return *driver_; }
-  EventLoop& loop() { return loop_; }
+  RuntimeFlavor flavor() const {
+    return pool_ ? RuntimeFlavor::kMultiThread : RuntimeFlavor::kCurrentThread;
+  }
+  int worker_threads() const { return pool_ ? pool_->worker_count() : 1; }
+
+  // The driver of the callback loop: the runtime's driver, or worker 0's.
+  Driver& driver() { return pool_ ? pool_->driver(0) : *driver_; }
+  // The callback layer on driver(): on kMultiThread its callbacks run on
+  // worker 0 (Post from anywhere; timers and watches from worker 0's tasks).
+  EventLoop& loop() { return *loop_; }
   // "epoll", "poll", "io_uring", "kqueue".
-  std::string_view backend_name() const { return driver_->backend().Name(); }
+  std::string_view backend_name() { return driver().backend().Name(); }
 
  private:
-  explicit Runtime(std::unique_ptr<Driver> driver);
+  Runtime() = default;
 
-  std::unique_ptr<Driver> driver_;
-  EventLoop loop_;
+  std::unique_ptr<Driver> driver_;        // kCurrentThread
+  MultiThreadScheduler* pool_ = nullptr;  // kMultiThread (reference)
+  std::unique_ptr<EventLoop> loop_;
 };
 
 }  // namespace polyio

@@ -2,9 +2,6 @@
 
 #include <utility>
 
-#include "runtime/driver.h"
-#include "runtime/local_executor.h"
-
 namespace polyio {
 namespace internal {
 
@@ -26,20 +23,19 @@ const WakerVTable TaskHeader::kWakerVTable = {
     [](void* data) { static_cast<TaskHeader*>(data)->Unref(); },
 };
 
-TaskHeader::TaskHeader(const VTable* vtable, Driver* driver)
+TaskHeader::TaskHeader(const VTable* vtable, TaskScheduler* scheduler)
     : Runnable(&RunThunk, &DiscardThunk),
       vtable_(vtable),
-      driver_(driver),
-      executor_(&driver->executor()) {
-  executor_->Ref();
+      scheduler_(scheduler) {
+  scheduler_->Ref();
 }
 
-TaskHeader::~TaskHeader() { executor_->Unref(); }
+TaskHeader::~TaskHeader() { scheduler_->Unref(); }
 
 void TaskHeader::Schedule() {
   state_.fetch_or(kScheduled, std::memory_order_acq_rel);
   Ref();
-  executor_->Schedule(this);
+  scheduler_->Schedule(this, /*yield=*/false);
 }
 
 void TaskHeader::Wake() {
@@ -50,7 +46,7 @@ void TaskHeader::Wake() {
     if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel)) {
       if (next & kScheduled) {
         Ref();  // the queue's reference
-        executor_->Schedule(this);
+        scheduler_->Schedule(this, /*yield=*/false);
       }
       return;
     }
@@ -81,7 +77,7 @@ void TaskHeader::Run() {
   }
   if (!registered_) {
     registered_ = true;
-    driver_->AddLiveTask(this);
+    scheduler_->AddLiveTask(this);
   }
   // The queue's reference becomes this poll's waker reference.
   Waker waker(this, &kWakerVTable);
@@ -100,8 +96,9 @@ void TaskHeader::Run() {
     }
   }
   if (s & kNotified) {
+    // It woke itself while running: behind the work already queued.
     Ref();
-    executor_->Schedule(this);
+    scheduler_->Schedule(this, /*yield=*/true);
   }
 }
 
@@ -109,7 +106,7 @@ void TaskHeader::Complete() {
   state_.fetch_or(kComplete, std::memory_order_acq_rel);
   state_.fetch_and(~(kRunning | kNotified), std::memory_order_acq_rel);
   if (registered_) {
-    driver_->RemoveLiveTask(this);
+    scheduler_->RemoveLiveTask(this);
     registered_ = false;
   }
   Waker joiner;

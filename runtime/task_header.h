@@ -2,7 +2,7 @@
 //
 // It carries what is independent of the task's type: the scheduling state,
 // the reference count, the cancellation flag, the join waker and the link in
-// the driver's list of live tasks. SpawnedTask<T> (join_handle.h) adds the
+// its scheduler's list of live tasks. SpawnedTask<T> (join_handle.h) adds the
 // Task<T> itself.
 //
 // Scheduling state, in one atomic word (a small version of tokio's):
@@ -16,8 +16,10 @@
 // COMPLETE), one per queue entry, one per Waker clone. The last one frees the
 // header and the coroutine frame.
 //
-// Thread-safety: Wake, Ref/Unref, Abort and PollJoin are thread-safe; Run,
-// Discard and Abandon run on the owning driver's thread.
+// Thread-safety: Wake, Ref/Unref, Abort and PollJoin are thread-safe. Run
+// is called by one thread at a time (the scheduler's state bits guarantee
+// it), which may differ from call to call on the multi-thread runtime.
+// Abandon runs at shutdown, when nothing runs the task.
 #ifndef POLYIO_RUNTIME_TASK_HEADER_H_
 #define POLYIO_RUNTIME_TASK_HEADER_H_
 
@@ -29,12 +31,10 @@
 #include "runtime/context.h"
 #include "runtime/frame_pool.h"
 #include "runtime/runnable.h"
+#include "runtime/task_scheduler.h"
 #include "runtime/waker.h"
 
 namespace polyio {
-
-class Driver;
-class LocalExecutor;
 
 namespace internal {
 
@@ -47,7 +47,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   };
 
   // Starts with two references: the JoinHandle's and the live one.
-  TaskHeader(const VTable* vtable, Driver* driver);
+  TaskHeader(const VTable* vtable, TaskScheduler* scheduler);
   ~TaskHeader();
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
@@ -81,7 +81,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   // complete and abandoned, and wakes its joiner.
   void Abandon();
 
-  // Driver's list of live tasks.
+  // The scheduler's list of live tasks (LiveTaskList).
   TaskHeader* live_prev = nullptr;
   TaskHeader* live_next = nullptr;
 
@@ -99,16 +99,42 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   static const WakerVTable kWakerVTable;
 
   const VTable* vtable_;
-  Driver* driver_;
-  LocalExecutor* executor_;  // holds a reference until the header dies
+  TaskScheduler* scheduler_;  // holds a reference until the header dies
   std::atomic<uint32_t> state_{0};
   std::atomic<uint32_t> refs_{2};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> abandoned_{false};
-  bool registered_ = false;  // in the driver's live list (driver thread)
-  bool frame_alive_ = true;  // driver thread
+  bool registered_ = false;  // in the live list (whoever runs the task)
+  bool frame_alive_ = true;
   Mutex join_mu_;
   Waker join_waker_ ABSL_GUARDED_BY(join_mu_);
+};
+
+// An intrusive list of TaskHeaders through live_prev/live_next.
+// Thread-compatible: its owner locks if it needs to.
+class LiveTaskList {
+ public:
+  void Add(TaskHeader* task) {
+    task->live_prev = nullptr;
+    task->live_next = head_;
+    if (head_ != nullptr) head_->live_prev = task;
+    head_ = task;
+  }
+  void Remove(TaskHeader* task) {
+    if (task->live_prev != nullptr) {
+      task->live_prev->live_next = task->live_next;
+    } else {
+      head_ = task->live_next;
+    }
+    if (task->live_next != nullptr) {
+      task->live_next->live_prev = task->live_prev;
+    }
+    task->live_prev = task->live_next = nullptr;
+  }
+  TaskHeader* front() const { return head_; }
+
+ private:
+  TaskHeader* head_ = nullptr;
 };
 
 }  // namespace internal

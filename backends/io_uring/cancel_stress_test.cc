@@ -99,7 +99,7 @@ TEST(IoUringCancelStress, AbortTenThousandReadsWhileDataArrives) {
     ASSERT_EQ(
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
         0);
-    streams.emplace_back(UniqueFd(sv[0]), &(*rt)->driver());
+    streams.emplace_back(UniqueFd(sv[0]));
     peers.push_back(sv[1]);
   }
   Outcome out = (*rt)->BlockOn(AbortWhileDataArrives(&streams, &peers));

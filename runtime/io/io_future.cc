@@ -7,9 +7,17 @@
 #include <utility>
 
 namespace polyio {
+namespace {
 
-IoFuture::IoFuture(IoFuture&& other) noexcept : op_(other.op_) {
-  if (other.state_ != State::kIdle) {
+IoFuture* FromOp(Operation* op, size_t offset) {
+  return reinterpret_cast<IoFuture*>(reinterpret_cast<char*>(op) - offset);
+}
+
+}  // namespace
+
+IoFuture::IoFuture(IoFuture&& other) noexcept
+    : op_(other.op_), driver_(other.driver_) {
+  if (other.submitted_) {
     std::fprintf(stderr, "polyio: IoFuture moved after its first poll\n");
     std::abort();
   }
@@ -17,51 +25,69 @@ IoFuture::IoFuture(IoFuture&& other) noexcept : op_(other.op_) {
 }
 
 IoFuture::~IoFuture() {
-  if (in_flight_) driver_->CancelAndWait(&op_, &in_flight_);
+  if (in_flight_.load(std::memory_order_acquire)) {
+    driver_->CancelAndWait(&op_, &in_flight_);
+  }
 }
 
 void IoFuture::OnComplete(Operation* op) {
-  auto* self = reinterpret_cast<IoFuture*>(reinterpret_cast<char*>(op) -
-                                           offsetof(IoFuture, op_));
-  self->in_flight_ = false;
-  self->state_ = State::kDone;
-  std::move(self->waker_).Wake();
+  IoFuture* self = FromOp(op, offsetof(IoFuture, op_));
+  // Take the waker first: once in_flight_ is false the owner may destroy
+  // the future on another thread.
+  Waker waker = self->waker_.Take();
+  self->in_flight_.store(false, std::memory_order_release);
+  std::move(waker).Wake();
+}
+
+void IoFuture::SubmitOnDriverThread(Runnable* r) {
+  IoFuture* self = reinterpret_cast<IoFuture*>(
+      reinterpret_cast<char*>(r) - offsetof(IoFuture, remote_submit_));
+  if (self->driver_->backend().Submit(&self->op_)) OnComplete(&self->op_);
+}
+
+Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
+  if (cx.cancelled() && !cancel_requested_) {
+    cancel_requested_ = true;
+    Operation* op = &op_;
+    Driver* driver = driver_;
+    driver->RunOnDriverThread([driver, op] { driver->backend().Cancel(op); });
+  }
+  waker_.Register(cx.waker());
+  if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
+  return kPending;
 }
 
 Poll<int32_t> IoFuture::PollResult(Context& cx) {
-  switch (state_) {
-    case State::kDone:
-      return op_.res;
-    case State::kInFlight:
-      if (cx.cancelled() && !cancel_requested_) {
-        cancel_requested_ = true;
-        driver_->backend().Cancel(&op_);
-      }
-      if (!waker_.WillWake(cx.waker())) waker_ = cx.waker();
-      return kPending;
-    case State::kIdle:
-      break;
+  if (submitted_) {
+    if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
+    return PollInFlight(cx);
   }
   if (cx.cancelled()) return -ECANCELED;
   if (!cx.ConsumeBudget()) {
     cx.waker().WakeByRef();
     return kPending;
   }
-  driver_ = Driver::Current();
+  Driver* current = Driver::Current();
+  if (driver_ == nullptr) driver_ = current;
   if (driver_ == nullptr) {
     std::fprintf(stderr,
                  "polyio: an I/O future was polled on a thread that runs no "
                  "driver; await it inside a task\n");
     std::abort();
   }
+  submitted_ = true;
   cancel_requested_ = false;
-  if (driver_->backend().Submit(&op_)) {
-    state_ = State::kDone;
-    return op_.res;
+  if (driver_ == current) {
+    // The common path: completions are delivered on this thread only, so
+    // nothing races with the stores below.
+    if (driver_->backend().Submit(&op_)) return op_.res;
+    in_flight_.store(true, std::memory_order_relaxed);
+    waker_.Register(cx.waker());
+    return kPending;
   }
-  state_ = State::kInFlight;
-  in_flight_ = true;
-  waker_ = cx.waker();
+  in_flight_.store(true, std::memory_order_relaxed);
+  waker_.Register(cx.waker());
+  driver_->Send(&remote_submit_);
   return kPending;
 }
 

@@ -16,20 +16,30 @@
 // frame). Destroying one in flight cancels the operation and waits for its
 // completion before returning.
 //
+// Which driver: the one set with set_driver() (a stream's home driver),
+// else the polling thread's. An operation always completes on the driver it
+// was submitted to. On the multi-thread runtime the task may be polled on
+// another worker than that driver's: the submission then goes through the
+// driver's mailbox, and the completion wakes the task wherever it runs
+// (the state is atomic and the waker an AtomicWaker for that reason).
+//
 // Each poll that completes an operation spends one unit of the task's
 // cooperative budget (context.h).
 //
-// Thread-compatible; polled on one driver's thread.
+// Thread-compatible: polled by one task at a time, which may move between
+// threads; the completion may come from another thread.
 #ifndef POLYIO_RUNTIME_IO_IO_FUTURE_H_
 #define POLYIO_RUNTIME_IO_IO_FUTURE_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "backends/operation.h"
+#include "runtime/atomic_waker.h"
 #include "runtime/context.h"
 #include "runtime/driver.h"
 #include "runtime/poll.h"
-#include "runtime/waker.h"
+#include "runtime/runnable.h"
 
 namespace polyio {
 
@@ -44,23 +54,31 @@ class IoFuture {
 
   // The operation to fill in before the first poll.
   Operation& op() { return op_; }
+  // The driver to submit to (before the first poll); null: the current one.
+  void set_driver(Driver* driver) { driver_ = driver; }
+  // The driver it was submitted to (after the first poll).
+  Driver* driver() const { return driver_; }
 
   polyio::Poll<int32_t> PollResult(Context& cx);
 
   // Back to the state before the first poll (after a result), to submit the
   // same operation again.
-  void Reset() { state_ = State::kIdle; }
+  void Reset() { submitted_ = false; }
 
  private:
-  enum class State : uint8_t { kIdle, kInFlight, kDone };
   static void OnComplete(Operation* op);
+  static void SubmitOnDriverThread(Runnable* r);
+  polyio::Poll<int32_t> PollInFlight(Context& cx);
 
   Operation op_;
-  State state_ = State::kIdle;
-  bool in_flight_ = false;
+  // Set at submission, cleared (release) by the completion: the result in
+  // op_.res is then visible. `submitted_` says whether there is a result.
+  std::atomic<bool> in_flight_{false};
+  bool submitted_ = false;
   bool cancel_requested_ = false;
   Driver* driver_ = nullptr;
-  Waker waker_;
+  AtomicWaker waker_;
+  Runnable remote_submit_{&SubmitOnDriverThread, &SubmitOnDriverThread};
 };
 
 }  // namespace polyio

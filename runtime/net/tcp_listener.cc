@@ -19,12 +19,15 @@ bool OutOfResources(int err) {
 
 }  // namespace
 
-AcceptFuture::AcceptFuture(int listen_fd) : listen_fd_(listen_fd) {
+AcceptFuture::AcceptFuture(int listen_fd, Driver* driver)
+    : listen_fd_(listen_fd) {
+  io_.set_driver(driver);
   PrepareAccept();
 }
 
 AcceptFuture::AcceptFuture(AcceptFuture&& other) noexcept
     : listen_fd_(other.listen_fd_) {
+  io_.set_driver(other.io_.driver());
   PrepareAccept();
 }
 
@@ -55,7 +58,8 @@ Poll<absl::StatusOr<TcpStream>> AcceptFuture::Poll(Context& cx) {
     int32_t fd = res.value();
     if (fd >= 0) {
       backoff_ = Duration::zero();
-      return Result(TcpStream(UniqueFd(fd), Driver::Current()));
+      // Its home is bound by its first operation (io/home_driver.h).
+      return Result(TcpStream(UniqueFd(fd)));
     }
     io_.Reset();
     PrepareAccept();
@@ -72,17 +76,18 @@ Poll<absl::StatusOr<TcpStream>> AcceptFuture::Poll(Context& cx) {
 }
 
 absl::StatusOr<TcpListener> TcpListener::Bind(const SocketAddress& addr,
-                                              int backlog) {
-  absl::StatusOr<UniqueFd> fd = ListenTcp(addr, backlog);
+                                              const ListenOptions& options) {
+  absl::StatusOr<UniqueFd> fd =
+      ListenTcp(addr, options.backlog, options.reuse_port);
   if (!fd.ok()) return fd.status();
-  return TcpListener(std::move(*fd), Driver::Current());
+  return TcpListener(std::move(*fd));
 }
 
 TcpListener& TcpListener::operator=(TcpListener&& other) noexcept {
   if (this != &other) {
     Close();
     fd_ = std::move(other.fd_);
-    driver_ = other.driver_;
+    home_ = std::move(other.home_);
   }
   return *this;
 }
@@ -97,8 +102,7 @@ absl::StatusOr<SocketAddress> TcpListener::LocalAddress() const {
 
 void TcpListener::Close() {
   if (!fd_) return;
-  Driver* driver = driver_ ? driver_ : Driver::Current();
-  if (driver != nullptr) driver->backend().Forget(fd_.get());
+  home_.Forget(fd_.get());
   fd_.Reset();
 }
 

@@ -34,7 +34,7 @@ namespace polyio {
 
 class AcceptFuture {
  public:
-  explicit AcceptFuture(int listen_fd);
+  AcceptFuture(int listen_fd, Driver* driver);
   AcceptFuture(AcceptFuture&& other) noexcept;
   polyio::Poll<absl::StatusOr<TcpStream>> Poll(Context& cx);
 
@@ -49,25 +49,35 @@ class AcceptFuture {
   Duration backoff_ = Duration::zero();
 };
 
+struct ListenOptions {
+  int backlog = 1024;
+  // SO_REUSEPORT: several listeners (one per thread, thread-per-core) bind
+  // the same address and the kernel spreads connections between them.
+  bool reuse_port = false;
+};
+
 class TcpListener {
  public:
   static absl::StatusOr<TcpListener> Bind(const SocketAddress& addr,
-                                          int backlog = 1024);
+                                          const ListenOptions& options = {});
+  static absl::StatusOr<TcpListener> Bind(const SocketAddress& addr,
+                                          int backlog) {
+    return Bind(addr, ListenOptions{.backlog = backlog});
+  }
   TcpListener(TcpListener&& other) noexcept = default;
   TcpListener& operator=(TcpListener&& other) noexcept;
   ~TcpListener() { Close(); }
 
-  AcceptFuture Accept() { return AcceptFuture(fd_.get()); }
+  AcceptFuture Accept() { return AcceptFuture(fd_.get(), home_.Get()); }
   absl::StatusOr<SocketAddress> LocalAddress() const;
   void Close();
   int fd() const { return fd_.get(); }
 
  private:
-  TcpListener(UniqueFd fd, Driver* driver)
-      : fd_(std::move(fd)), driver_(driver) {}
+  explicit TcpListener(UniqueFd fd) : fd_(std::move(fd)) {}
 
   UniqueFd fd_;
-  Driver* driver_;
+  HomeDriver home_;
 };
 
 }  // namespace polyio

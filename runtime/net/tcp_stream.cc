@@ -17,7 +17,9 @@ absl::Status Closed(const char* op) {
 
 }  // namespace
 
-TransferFuture::TransferFuture(OpKind kind, int fd, void* buf, size_t len) {
+TransferFuture::TransferFuture(OpKind kind, int fd, void* buf, size_t len,
+                               Driver* driver) {
+  io_.set_driver(driver);
   Operation& op = io_.op();
   op.kind = kind;
   op.fd = fd;
@@ -57,10 +59,10 @@ Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {
   }
   polyio::Poll<int32_t> res = io_.PollResult(cx);
   if (res.pending()) return kPending;
-  Driver* driver = Driver::Current();
+  // The driver the connect went to: the backend may have registered the fd.
+  Driver* driver = io_.driver();
   if (res.value() < 0) {
-    // The backend may have registered the fd while connecting.
-    driver->backend().Forget(fd_.get());
+    HomeDriver(driver).Forget(fd_.get());
     fd_.Reset();
     return Result(absl::ErrnoToStatus(
         -res.value(), absl::StrCat("connect ", addr_.ToString())));
@@ -68,14 +70,11 @@ Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {
   return Result(TcpStream(std::move(fd_), driver));
 }
 
-TcpStream::TcpStream(UniqueFd fd, Driver* driver)
-    : fd_(std::move(fd)), driver_(driver ? driver : Driver::Current()) {}
-
 TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
   if (this != &other) {
     Close().IgnoreError();
     fd_ = std::move(other.fd_);
-    driver_ = other.driver_;
+    home_ = std::move(other.home_);
   }
   return *this;
 }
@@ -120,7 +119,7 @@ absl::StatusOr<SocketAddress> TcpStream::PeerAddress() const {
 
 absl::Status TcpStream::Close() {
   if (!fd_) return absl::OkStatus();
-  if (driver_ != nullptr) driver_->backend().Forget(fd_.get());
+  home_.Forget(fd_.get());
   int fd = fd_.Release();
   if (::close(fd) < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("close fd ", fd));

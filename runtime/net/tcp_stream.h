@@ -29,6 +29,7 @@
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
 #include "runtime/driver.h"
+#include "runtime/io/home_driver.h"
 #include "runtime/io/io_future.h"
 #include "runtime/poll.h"
 #include "runtime/task.h"
@@ -40,7 +41,7 @@ class TcpStream;
 // Future of a byte count: Read and Write.
 class TransferFuture {
  public:
-  TransferFuture(OpKind kind, int fd, void* buf, size_t len);
+  TransferFuture(OpKind kind, int fd, void* buf, size_t len, Driver* driver);
   polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx);
 
  private:
@@ -61,11 +62,13 @@ class ConnectFuture {
 
 class TcpStream {
  public:
-  // Takes a connected, non-blocking socket. `driver` is the one it is used
-  // with (Driver::Current() if null).
-  explicit TcpStream(UniqueFd fd, Driver* driver = nullptr);
+  // Takes a connected, non-blocking socket. `driver`: the one whose backend
+  // already knows the fd (io/home_driver.h); null: bound at the first
+  // operation.
+  explicit TcpStream(UniqueFd fd, Driver* driver = nullptr)
+      : fd_(std::move(fd)), home_(driver) {}
   TcpStream(TcpStream&& other) noexcept
-      : fd_(std::move(other.fd_)), driver_(other.driver_) {}
+      : fd_(std::move(other.fd_)), home_(std::move(other.home_)) {}
   TcpStream& operator=(TcpStream&& other) noexcept;
   ~TcpStream() { Close().IgnoreError(); }
 
@@ -75,12 +78,14 @@ class TcpStream {
 
   // Reads at most buf.size() bytes; 0 means the peer closed its side.
   TransferFuture Read(absl::Span<char> buf) {
-    return TransferFuture(OpKind::kRecv, fd_.get(), buf.data(), buf.size());
+    return TransferFuture(OpKind::kRecv, fd_.get(), buf.data(), buf.size(),
+                          home_.Get());
   }
   // Writes at most buf.size() bytes; returns how many.
   TransferFuture Write(absl::Span<const char> buf) {
     return TransferFuture(OpKind::kSend, fd_.get(),
-                          const_cast<char*>(buf.data()), buf.size());
+                          const_cast<char*>(buf.data()), buf.size(),
+                          home_.Get());
   }
   // Writes all of `buf`, or fails saying how many bytes were written first.
   Task<absl::Status> WriteAll(absl::Span<const char> buf);
@@ -99,7 +104,7 @@ class TcpStream {
 
  private:
   UniqueFd fd_;
-  Driver* driver_;
+  HomeDriver home_;
 };
 
 }  // namespace polyio

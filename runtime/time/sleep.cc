@@ -8,28 +8,39 @@
 namespace polyio {
 
 SleepFuture::SleepFuture(SleepFuture&& other) noexcept
-    : entry_(&Fire), deadline_(other.deadline_), fired_(other.fired_) {
-  if (TimerWheel::Linked(&other.entry_)) {
+    : entry_(&Fire),
+      deadline_(other.deadline_),
+      fired_(other.fired_.load(std::memory_order_relaxed)) {
+  if (other.driver_ != nullptr) {
     std::fprintf(stderr, "polyio: SleepFuture moved after its first poll\n");
     std::abort();
   }
 }
 
-SleepFuture::~SleepFuture() {
-  if (driver_ != nullptr) driver_->timers().Remove(&entry_);
+SleepFuture::~SleepFuture() { RemoveTimer(); }
+
+void SleepFuture::RemoveTimer() {
+  if (driver_ == nullptr || fired_.load(std::memory_order_acquire)) return;
+  Driver* driver = driver_;
+  TimerEntry* entry = &entry_;
+  driver->RunOnDriverThread(
+      [driver, entry] { driver->timers().Remove(entry); });
 }
 
 void SleepFuture::Fire(TimerEntry* entry) {
   auto* self = reinterpret_cast<SleepFuture*>(reinterpret_cast<char*>(entry) -
                                               offsetof(SleepFuture, entry_));
-  self->fired_ = true;
-  std::move(self->waker_).Wake();
+  // Take the waker first: once fired_ is set the owner may destroy the
+  // future on another thread.
+  Waker waker = self->waker_.Take();
+  self->fired_.store(true, std::memory_order_release);
+  std::move(waker).Wake();
 }
 
 Poll<absl::Status> SleepFuture::Poll(Context& cx) {
-  if (fired_) return absl::OkStatus();
+  if (fired_.load(std::memory_order_acquire)) return absl::OkStatus();
   if (cx.cancelled()) {
-    if (driver_ != nullptr) driver_->timers().Remove(&entry_);
+    RemoveTimer();
     return absl::CancelledError("sleep: cancelled");
   }
   if (driver_ == nullptr) {
@@ -40,11 +51,12 @@ Poll<absl::Status> SleepFuture::Poll(Context& cx) {
                    "polyio: Sleep polled on a thread that runs no driver\n");
       std::abort();
     }
+    waker_.Register(cx.waker());
     driver_->timers().Insert(&entry_, deadline_);
-    waker_ = cx.waker();
     return kPending;
   }
-  if (!waker_.WillWake(cx.waker())) waker_ = cx.waker();
+  waker_.Register(cx.waker());
+  if (fired_.load(std::memory_order_acquire)) return absl::OkStatus();
   return kPending;
 }
 

@@ -8,18 +8,24 @@
 // Output: OkStatus when the deadline passed; CancelledError when the task was
 // cancelled first. Dropping a pending sleep removes its timer (O(1)).
 //
-// Thread-compatible; polled on one driver's thread, must not move once
-// polled.
+// The timer lives in the wheel of the driver that first polled the sleep;
+// it fires there, and wakes the task wherever it runs. A task that moved to
+// another worker removes it through that driver (Driver::RunOnDriverThread).
+//
+// Thread-compatible: polled by one task at a time, which may move between
+// threads; must not move once polled.
 #ifndef POLYIO_RUNTIME_TIME_SLEEP_H_
 #define POLYIO_RUNTIME_TIME_SLEEP_H_
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "platform/clock.h"
+#include "runtime/atomic_waker.h"
 #include "runtime/context.h"
 #include "runtime/driver.h"
 #include "runtime/poll.h"
 #include "runtime/timer_wheel.h"
-#include "runtime/waker.h"
 
 namespace polyio {
 
@@ -36,12 +42,13 @@ class SleepFuture {
 
  private:
   static void Fire(TimerEntry* entry);
+  void RemoveTimer();
 
   TimerEntry entry_;
   Instant deadline_;
-  bool fired_ = false;
-  Driver* driver_ = nullptr;
-  Waker waker_;
+  std::atomic<bool> fired_{false};
+  Driver* driver_ = nullptr;  // the wheel's, once inserted
+  AtomicWaker waker_;
 };
 
 inline SleepFuture SleepUntil(Instant deadline) {

@@ -129,8 +129,9 @@ _backend_test = rule(
 
 def polyio_backend_test(
         name,
-        srcs,
+        srcs = [],
         deps = [],
+        binary_of = None,
         backends = ALL_BACKENDS,
         size = "medium",
         timeout = None,
@@ -145,22 +146,28 @@ def polyio_backend_test(
       name: the test_suite's name, and the prefix of the per-backend tests.
       srcs, deps, data: as for cc_test (deps usually include gtest_main and
         something that depends on //backends:selected).
+      binary_of: instead of srcs/deps, the name of another
+        polyio_backend_test in this package whose binary to run (with other
+        `env`): the code is compiled once for both.
       backends: the backends to test; incompatible ones are skipped.
       size, timeout, shard_count, tags: as for cc_test, for every backend.
       env: extra test environment; POLYIO_EXPECT_BACKEND is added.
       **kwargs: passed to the cc_binary (copts, defines, linkopts, ...).
     """
-    binary = name + "_bin"
-    native.cc_binary(
-        name = binary,
-        srcs = srcs,
-        deps = deps,
-        data = data,
-        testonly = True,
-        tags = ["manual"],
-        visibility = ["//visibility:private"],
-        **kwargs
-    )
+    if binary_of != None:
+        binary = binary_of + "_bin"
+    else:
+        binary = name + "_bin"
+        native.cc_binary(
+            name = binary,
+            srcs = srcs,
+            deps = deps,
+            data = data,
+            testonly = True,
+            tags = ["manual"],
+            visibility = ["//visibility:private"],
+            **kwargs
+        )
     tests = []
     for backend in backends:
         test_name = "%s_%s" % (name, backend)

@@ -1,0 +1,53 @@
+// TaskScheduler: what a spawned task needs from the executor that runs it.
+//
+// Two implementations:
+//   LocalExecutor         one driver thread (the current-thread runtime,
+//                         EventLoop, and SpawnLocal on a worker);
+//   MultiThreadScheduler  the work-stealing pool (multi_thread_scheduler.h).
+// A TaskHeader holds a reference to its scheduler for its whole life, so a
+// waker that outlives the runtime still finds a (closed) scheduler: after
+// shutdown, Schedule discards instead of queueing.
+//
+// Thread-safety: thread-safe (each implementation says how).
+#ifndef POLYIO_RUNTIME_TASK_SCHEDULER_H_
+#define POLYIO_RUNTIME_TASK_SCHEDULER_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/runnable.h"
+
+namespace polyio {
+
+namespace internal {
+class TaskHeader;
+}  // namespace internal
+
+class TaskScheduler {
+ public:
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // Queues `task` (a Runnable) to be polled. Any thread. `yield` is true
+  // when the task woke itself while running (its budget ran out, or it
+  // called Yield()): it then goes behind the work already queued.
+  virtual void Schedule(Runnable* task, bool yield) = 0;
+
+  // The registry of tasks that have been polled and have not completed, so
+  // that shutdown can free them (task_header.h).
+  virtual void AddLiveTask(internal::TaskHeader* task) = 0;
+  virtual void RemoveLiveTask(internal::TaskHeader* task) = 0;
+
+ protected:
+  TaskScheduler() = default;
+  virtual ~TaskScheduler() = default;
+
+ private:
+  std::atomic<uint32_t> refs_{1};
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_RUNTIME_TASK_SCHEDULER_H_
