@@ -26,7 +26,7 @@ TEST_F(ConformanceTest, AnInvalidFdIsAClearError) {
   int fd = open("/dev/null", O_RDONLY);
   ASSERT_GE(fd, 0);
   close(fd);
-  TcpStream stream(UniqueFd(fd), &rt().driver());
+  TcpStream stream{UniqueFd(fd)};
   absl::StatusOr<size_t> n =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
         char buf[8];
@@ -39,7 +39,7 @@ TEST_F(ConformanceTest, AnInvalidFdIsAClearError) {
 }
 
 TEST_F(ConformanceTest, ZeroLengthReadAndWriteReturnZero) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   auto [r, w] = rt().BlockOn(
       [](TcpStream* a, TcpStream* b)
           -> Task<std::pair<absl::StatusOr<size_t>, absl::StatusOr<size_t>>> {
@@ -54,7 +54,7 @@ TEST_F(ConformanceTest, ZeroLengthReadAndWriteReturnZero) {
 }
 
 TEST_F(ConformanceTest, AStreamUsedAfterCloseIsFailedPrecondition) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   ASSERT_TRUE(a.Close().ok());
   EXPECT_TRUE(a.Close().ok());  // idempotent
   auto [r, w] = rt().BlockOn(

@@ -24,7 +24,7 @@ Task<absl::StatusOr<size_t>> ReadIntoFrame(TcpStream* stream) {
 }
 
 TEST_F(ConformanceTest, AbortingATaskBlockedInReadEndsItWithCancelled) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
         JoinHandle<absl::StatusOr<size_t>> h = Spawn(ReadIntoFrame(s));
@@ -62,12 +62,12 @@ Task<int> AbortManyWhileDataArrives(
 TEST_F(ConformanceTest, FramesOutliveTheirOperationsWhenAborted) {
   FdLimit limit(4096);
   std::vector<std::pair<TcpStream, TcpStream>> pairs;
-  for (int i = 0; i < 1000; ++i) pairs.push_back(StreamPair(rt().driver()));
+  for (int i = 0; i < 1000; ++i) pairs.push_back(StreamPair());
   EXPECT_EQ(rt().BlockOn(AbortManyWhileDataArrives(&pairs)), 1000);
 }
 
 TEST_F(ConformanceTest, ClosingAStreamEndsItsPendingOperationWithAnError) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
         JoinHandle<absl::StatusOr<size_t>> reader =
@@ -84,7 +84,7 @@ TEST_F(ConformanceTest, ClosingAStreamEndsItsPendingOperationWithAnError) {
 }
 
 TEST_F(ConformanceTest, TimeoutCancelsAndAwaitsItsInnerOperation) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
         char buf[64];

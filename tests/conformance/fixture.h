@@ -1,6 +1,8 @@
 // The conformance suite's fixture: one Runtime on the backend this binary
 // was built for (//tools/bazel:backend_test.bzl builds the suite once per
-// backend).
+// backend), of the flavor POLYIO_TEST_RUNTIME names: "current_thread" (the
+// default) or "multi_thread" (two workers; the BUILD runs every backend's
+// suite both ways).
 //
 // A backend that builds but cannot run on this host (io_uring refused by the
 // kernel, a sysctl or seccomp) makes Runtime::Create fail with a status that
@@ -28,7 +30,7 @@ namespace polyio::testing {
 class ConformanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
+    absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(Options());
     if (!rt.ok()) {
       if (RequiredByEnvironment()) {
         FAIL() << "backend required but unavailable: " << rt.status();
@@ -36,6 +38,19 @@ class ConformanceTest : public ::testing::Test {
       GTEST_SKIP() << "backend unavailable on this host: " << rt.status();
     }
     rt_ = std::move(*rt);
+  }
+
+  static bool MultiThread() {
+    const char* flavor = std::getenv("POLYIO_TEST_RUNTIME");
+    return flavor != nullptr && std::string(flavor) == "multi_thread";
+  }
+  static RuntimeOptions Options() {
+    RuntimeOptions options;
+    if (MultiThread()) {
+      options.flavor = RuntimeFlavor::kMultiThread;
+      options.worker_threads = 2;
+    }
+    return options;
   }
 
   // POLYIO_REQUIRE_<EXPECTED BACKEND>=1, e.g. POLYIO_REQUIRE_IO_URING=1.
@@ -58,13 +73,12 @@ class ConformanceTest : public ::testing::Test {
 // A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec,
 // as TcpStreams (the stream type needs only a connected stream socket).
 // Portable: SOCK_NONBLOCK in socketpair's type is Linux and BSD only.
-inline std::pair<TcpStream, TcpStream> StreamPair(Driver& driver) {
+inline std::pair<TcpStream, TcpStream> StreamPair() {
   int sv[2] = {-1, -1};
   EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   EXPECT_TRUE(MakeNonBlocking(sv[0]).ok());
   EXPECT_TRUE(MakeNonBlocking(sv[1]).ok());
-  return {TcpStream(UniqueFd(sv[0]), &driver),
-          TcpStream(UniqueFd(sv[1]), &driver)};
+  return {TcpStream(UniqueFd(sv[0])), TcpStream(UniqueFd(sv[1]))};
 }
 
 // Echoes everything it reads until the peer closes.

@@ -30,7 +30,7 @@ Task<std::string> ReadInSmallPieces(TcpStream* reader, TcpStream* writer) {
 }
 
 TEST_F(ConformanceTest, DataLeftAfterAPartialReadIsStillDelivered) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   EXPECT_EQ(rt().BlockOn(ReadInSmallPieces(&a, &b)), "0123456789abcdefghij");
 }
 
@@ -58,7 +58,7 @@ Task<absl::Status> PartialReadThenParkedRead(TcpStream* reader,
 }
 
 TEST_F(ConformanceTest, ParkedReaderWokenByABurstLeavesTheRestReadable) {
-  auto [a, b] = StreamPair(rt().driver());
+  auto [a, b] = StreamPair();
   absl::Status s = rt().BlockOn(PartialReadThenParkedRead(&a, &b));
   EXPECT_TRUE(s.ok()) << s;
 }
@@ -92,7 +92,7 @@ TEST_F(ConformanceTest, TenThousandFdsWaitAtOnce) {
                  << FdLimit::Current();
   }
   std::vector<std::pair<TcpStream, TcpStream>> pairs;
-  for (int i = 0; i < 5000; ++i) pairs.push_back(StreamPair(rt().driver()));
+  for (int i = 0; i < 5000; ++i) pairs.push_back(StreamPair());
   EXPECT_GT(pairs.back().second.fd(), 10000);
   EXPECT_EQ(rt().BlockOn(WaitOnEveryFd(&pairs)), 5000);
 }

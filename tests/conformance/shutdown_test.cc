@@ -32,7 +32,7 @@ TEST_F(ConformanceTest, DestroyingARuntimeWithPendingTasksFreesEverything) {
     ASSERT_TRUE(rt.ok());
     (*rt)->BlockOn([](JoinHandle<absl::Status>* keep) -> Task<void> {
       for (int i = 0; i < 100; ++i) {
-        auto [a, b] = StreamPair(*Driver::Current());
+        auto [a, b] = StreamPair();
         Spawn(BlockedForever(std::move(a))).Detach();
         // The peer end goes into a detached task too: it is freed with it.
         Spawn(BlockedForever(std::move(b))).Detach();
