@@ -2,7 +2,8 @@
 
 polyio's BUILD files name their dependencies by the upstream labels
 (@com_google_absl//absl/status:statusor, @com_google_googletest//:gtest_main,
-@com_github_google_benchmark//:benchmark, @liburing//:liburing), so that the
+@com_github_google_benchmark//:benchmark, @liburing//:liburing, and for the
+benchmark peers @boost//:asio and @libuv//:libuv), so that the
 library drops into a monorepo that already has them. This file provides those
 repositories without network access, backed by Debian 12 packages:
 
@@ -13,6 +14,8 @@ repositories without network access, backed by Debian 12 packages:
   @com_google_googletest        libgtest-dev, libgmock-dev (static .a)
   @com_github_google_benchmark  libbenchmark-dev
   @liburing                     liburing-dev
+  @boost                        libboost1.81-dev (header-only Asio)
+  @libuv                        libuv1-dev
   @libkqueue                    libkqueue, if installed (libkqueue/repository.bzl)
 
 Headers come from /usr/include, which is a system include directory of the
@@ -130,5 +133,19 @@ def polyio_offline_dependencies():
         files = {Label("//third_party:liburing/BUILD.liburing"): "BUILD.bazel"},
         requires = ["/usr/include/liburing.h"],
         debian_package = "liburing-dev",
+    )
+    _maybe(
+        _files_repository,
+        name = "boost",
+        files = {Label("//third_party:boost/BUILD.boost"): "BUILD.bazel"},
+        requires = ["/usr/include/boost/asio.hpp"],
+        debian_package = "libboost1.81-dev",
+    )
+    _maybe(
+        _files_repository,
+        name = "libuv",
+        files = {Label("//third_party:libuv/BUILD.libuv"): "BUILD.bazel"},
+        requires = ["/usr/include/uv.h"],
+        debian_package = "libuv1-dev",
     )
     _maybe(libkqueue_repository, name = "libkqueue")

@@ -3,22 +3,66 @@
 
     bench_report.py table DIR        one table per workload from DIR/*.json
                                      (+ DIR/status.txt: skipped rows)
+    bench_report.py chart DIR        DIR/echo.png: messages/s per row,
+                                     grouped by workload (gnuplot)
     bench_report.py compare OLD NEW  what changed per benchmark; OLD and NEW
                                      are result files (Google Benchmark JSON)
                                      or result directories of tools/bench
 
 Reads Google Benchmark's JSON (--benchmark_out_format=json). Where a run has
 repetitions, the median is used. Echo rows: messages/s and MB/s (10^6 bytes,
-payload one way) and the ratio to the raw epoll server. Runtime rows: ns per
-operation (per item where the benchmark counts items).
+payload one way), the ratio to the matching raw baseline (raw_epoll for the
+readiness servers, raw_io_uring for the completion ones) and to the best
+peer of that workload. Runtime rows: ns per operation (per item where the
+benchmark counts items), per polyio backend and peer. --instr rows
+(instr-*.json, bench_instr.py): instructions per echoed message, the
+abstraction cost over the raw baseline, the ratios to libuv and Asio, and
+the issue's targets, met or missed.
 """
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 
-ECHO_ORDER = ["epoll", "poll", "io_uring", "auto", "raw_epoll", "raw_io_uring"]
+POLYIO = ["epoll", "poll", "io_uring", "auto"]
+RAW = ["raw_epoll", "raw_io_uring"]
+PEERS = ["asio_epoll", "asio_io_uring", "asio_coro",  # echo
+         "asio",                                        # runtime
+         "libuv"]                                       # both
+ECHO_ORDER = POLYIO + RAW + PEERS
+COMPLETION = {"io_uring", "raw_io_uring", "asio_io_uring"}
 NOISE = 0.05  # changes smaller than this are reported as noise
+INSTR_NOISE = 0.01  # the same for --instr's instruction counts
+
+# The issue's targets for --instr (issue 6), instructions per message.
+COST_TARGET = {1: 250}  # abstraction cost at 1 connection; others:
+COST_TARGET_MANY = 150
+PEER_TARGETS = {  # polyio backend -> [(peer, at most this ratio)]
+    "epoll": [("libuv", 0.7), ("asio_epoll", 0.15)],
+    "io_uring": [("asio_io_uring", 0.2)],
+}
+
+
+def base_name(row):
+    """'auto (io_uring)' -> 'auto'."""
+    return row.split(" ")[0]
+
+
+def model_of(row):
+    """The backend a row runs on: 'auto (io_uring)' -> 'io_uring'."""
+    m = re.match(r"\S+ \((\S+)\)", row)
+    return m.group(1) if m else row
+
+
+def raw_of(row):
+    """The raw baseline a row is compared with."""
+    return "raw_io_uring" if model_of(row) in COMPLETION else "raw_epoll"
+
+
+def is_peer(row):
+    return base_name(row) in PEERS
 
 
 def load(path):
@@ -74,92 +118,273 @@ def read_status(directory):
 
 
 def print_table(header, rows):
+    """A Markdown table: the first and the last column (the row's name and
+    its notes) left-aligned, the figures right-aligned."""
     widths = [max(len(str(r[i])) for r in [header] + rows)
               for i in range(len(header))]
+    left = lambda i: i == 0 or (i == len(header) - 1 and
+                                header[i] in ("", "targets"))
     line = lambda r: "| " + " | ".join(
-        str(c).ljust(w) if i == 0 else str(c).rjust(w)
+        str(c).ljust(w) if left(i) else str(c).rjust(w)
         for i, (c, w) in enumerate(zip(r, widths))) + " |"
     print(line(header))
-    print("|" + "|".join(("-" * (w + 1) + ":") if i else ("-" * (w + 2))
+    print("|" + "|".join(("-" * (w + 2)) if left(i) else ("-" * (w + 1) + ":")
                          for i, w in enumerate(widths)) + "|")
     for r in rows:
         print(line(r))
     print()
 
 
-def table(directory):
-    status = read_status(directory)
-    echo, runtime = {}, {}  # backend -> {name: entry}
-    context = None
+def fmt_ratio(x):
+    return f"{x:.2f}x" if x is not None else "-"
+
+
+def ordered(rows):
+    rank = lambda b: (ECHO_ORDER.index(base_name(b))
+                      if base_name(b) in ECHO_ORDER else 99)
+    return sorted(rows, key=lambda b: (rank(b), b))
+
+
+def load_dir(directory):
+    """{kind: {row: {benchmark name: entry}}}, the first context."""
+    kinds, context = {}, None
     for f in result_files(directory):
         doc = load(os.path.join(directory, f))
         kind, _, label = f[:-5].partition("-")
         # Rows are named by the build (auto says what it chose at start-up).
         chosen = backend_of(doc, label)
-        backend = label if chosen == label else f"{label} ({chosen})"
-        context = context or doc.get("context", {})
-        (echo if kind.endswith("echo_bench") else runtime)[backend] = runs(doc)
+        row = label if chosen == label or label != "auto" else \
+            f"{label} ({chosen})"
+        if kind != "instr":
+            context = context or doc.get("context", {})
+        kind = ("echo" if kind.endswith("echo_bench") else
+                "instr" if kind == "instr" else "runtime")
+        kinds.setdefault(kind, {})[row] = runs(doc)
+        if kind == "instr":
+            context = context or doc.get("context", {})
+    return kinds, context
+
+
+def skipped_rows(status, kind):
+    """{row: reason} of the status lines for jobs of this kind."""
+    prefix = {"echo": "echo_bench-", "runtime": "runtime_bench-",
+              "instr": "instr-"}[kind]
+    return {job[len(prefix):]: text for job, text in status.items()
+            if job.startswith(prefix) and text.startswith("skipped")}
+
+
+def workload_title(name):
+    m = re.search(r"conns:(\d+)/size:(\d+)", name)
+    return (f"{m.group(1)} connection(s), {m.group(2)} B messages"
+            if m else name)
+
+
+def names_of(rows):
+    names = []
+    for rs in rows.values():
+        names += [n for n in rs if n not in names]
+    return names
+
+
+def echo_tables(echo, skipped):
+    order = ordered(set(echo) | set(skipped))
+    for name in names_of(echo):
+        print(f"**echo ping-pong, {workload_title(name)}**\n")
+        value = {b: echo[b][name]["messages"] for b in echo
+                 if name in echo[b] and "messages" in echo[b][name]}
+        peers = {b: v for b, v in value.items() if is_peer(b)}
+        best = max(peers, key=peers.get) if peers else None
+        rows = []
+        for b in order:
+            e = echo.get(b, {}).get(name)
+            if b not in value:
+                why = skipped.get(b, e.get("error_message", "no result")
+                                  if e else "no result")
+                rows.append((b, "-", "-", "-", "-", why))
+                continue
+            raw = value.get(raw_of(b))
+            rows.append((
+                b, fmt_rate(value[b]), f"{e['bytes'] / 1e6:.2f}",
+                fmt_ratio(value[b] / raw if raw else None),
+                fmt_ratio(value[b] / value[best] if best else None), ""))
+        print_table(("server", "messages/s", "MB/s", "vs raw",
+                     f"vs best peer ({best or 'none'})", ""), rows)
+
+
+def runtime_table(runtime, skipped):
+    columns = ordered(runtime)
+    polyio = [b for b in columns if not is_peer(b)]
+    peers = [b for b in columns if is_peer(b)]
+    print("**runtime overheads, ns per operation**\n")
+    rows = []
+    # polyio's benchmarks first, in their order; then the peers' own.
+    for name in names_of({b: runtime[b] for b in columns}):
+        row = [name]
+        value = {}
+        for b in columns:
+            e = runtime[b].get(name)
+            if e and "real_time" in e and not e.get("error_occurred"):
+                value[b] = ns_per_op(e)
+            row.append(f"{value[b]:.1f}" if b in value else "-")
+        best = min((b for b in peers if b in value), key=value.get,
+                   default=None)
+        row.append(f"{best} {value[best]:.1f}" if best else "-")
+        # polyio's default backend first, else the first one measured.
+        mine = next((b for b in polyio if b in value), None)
+        row.append(fmt_ratio(value[mine] / value[best])
+                   if mine and best else "-")
+        rows.append(row)
+    mine_name = polyio[0] if polyio else "polyio"
+    print_table(["benchmark"] + columns +
+                ["best peer", f"{mine_name} vs best peer"], rows)
+    for b, text in skipped.items():
+        if b not in runtime:
+            print(f"runtime_bench on {b}: {text}")
+    print()
+
+
+def instr_targets(row, conns, value, cost):
+    """'met', or which of the issue's targets the row misses and by how
+    much; '' for rows without targets (raw baselines, peers)."""
+    backend = model_of(row)
+    if is_peer(row) or base_name(row) in RAW:
+        return ""
+    missed = []
+    limit = COST_TARGET.get(conns, COST_TARGET_MANY)
+    if cost is not None and cost > limit:
+        missed.append(f"cost {cost:.0f} > {limit}")
+    for peer, ratio in PEER_TARGETS.get(backend, []):
+        if value.get(peer):
+            r = value[row] / value[peer]
+            if r > ratio:
+                missed.append(f"{r:.2f}x {peer} > {ratio}x")
+    return "met" if not missed else "MISSED: " + "; ".join(missed)
+
+
+def instr_tables(instr, skipped):
+    order = ordered(set(instr) | set(skipped))
+    print("**instructions per echoed message (callgrind, server process "
+          "only)**\n")
+    for name in names_of(instr):
+        m = re.search(r"conns:(\d+)", name)
+        conns = int(m.group(1)) if m else 0
+        print(f"**--instr, {workload_title(name)}**\n")
+        value = {b: instr[b][name]["instructions_per_message"]
+                 for b in instr if name in instr[b]}
+        rows = []
+        for b in order:
+            if b not in value:
+                rows.append((b, "-", "-", "-", "-", "-",
+                             skipped.get(b, "no result")))
+                continue
+            e = instr[b][name]
+            raw = value.get(raw_of(b))
+            cost = (value[b] - raw if raw is not None and
+                    base_name(b) not in RAW else None)
+            asio = ("asio_io_uring" if model_of(b) in COMPLETION
+                    else "asio_epoll")
+            spread = (f"{e['repeat_spread'] * 100:.2f}%"
+                      if e.get("repetitions", 1) > 1 else "-")
+            rows.append((
+                b, f"{value[b]:.1f}",
+                f"{cost:+.1f}" if cost is not None else "-",
+                fmt_ratio(value[b] / value["libuv"]
+                          if value.get("libuv") else None),
+                fmt_ratio(value[b] / value[asio] if value.get(asio)
+                          else None) + (f" ({asio})" if value.get(asio)
+                                        else ""),
+                spread, instr_targets(b, conns, value, cost)))
+        print_table(("server", "instr/msg", "abstraction cost (- raw)",
+                     "vs libuv", "vs Asio", "repeat spread", "targets"),
+                    rows)
+
+
+def table(directory):
+    status = read_status(directory)
+    kinds, context = load_dir(directory)
     if context:
         print(f"date {context.get('polyio_date', context.get('date'))}, "
               f"host {context.get('polyio_host', context.get('host_name'))}, "
               f"{context.get('polyio_kernel', '')}, "
               f"{context.get('num_cpus')} CPUs, "
               f"cores {context.get('polyio_cores', '?')}\n")
-    skipped = {job.split("-", 1)[1]: text for job, text in status.items()
-               if text.startswith("skipped")}
-
-    names = []
-    for rs in echo.values():
-        names += [n for n in rs if n not in names]
-    def ordered(rows):
-        rank = lambda b: (ECHO_ORDER.index(b.split(" ")[0])
-                          if b.split(" ")[0] in ECHO_ORDER else 99)
-        return sorted(rows, key=rank)
-    order = ordered(set(echo) | set(skipped))
-    for name in names:
-        m = re.search(r"conns:(\d+)/size:(\d+)", name)
-        title = (f"echo ping-pong, {m.group(1)} connection(s), "
-                 f"{m.group(2)} B messages" if m else name)
-        print(f"**{title}**\n")
-        base = echo.get("raw_epoll", {}).get(name, {}).get("messages")
-        rows = []
-        for b in order:
-            e = echo.get(b, {}).get(name)
-            if e is None or "messages" not in e:
-                why = skipped.get(b, e.get("error_message", "no result")
-                                  if e else "no result")
-                rows.append((b, "-", "-", why))
-                continue
-            ratio = f"{e['messages'] / base:.2f}x" if base else "-"
-            rows.append((b, fmt_rate(e["messages"]),
-                         f"{e['bytes'] / 1e6:.2f}", ratio))
-        print_table(("server", "messages/s", "MB/s", "vs raw_epoll"), rows)
-
-    if runtime:
-        backends = ordered(runtime)
-        names = []
-        for rs in runtime.values():
-            names += [n for n in rs if n not in names]
-        print("**runtime overheads, ns per operation**\n")
-        rows = []
-        for name in names:
-            row = [name]
-            for b in backends:
-                e = runtime[b].get(name)
-                row.append(f"{ns_per_op(e):.1f}" if e and "real_time" in e
-                           and not e.get("error_occurred") else "-")
-            rows.append(row)
-        print_table(["benchmark"] + backends, rows)
-        for b, text in skipped.items():
-            if b not in runtime:
-                print(f"runtime_bench on {b}: {text}")
+    if "echo" in kinds or skipped_rows(status, "echo"):
+        echo_tables(kinds.get("echo", {}), skipped_rows(status, "echo"))
+    if "runtime" in kinds:
+        runtime_table(kinds["runtime"], skipped_rows(status, "runtime"))
+    if "instr" in kinds or skipped_rows(status, "instr"):
+        instr_tables(kinds.get("instr", {}), skipped_rows(status, "instr"))
     for job, text in status.items():
         if text.startswith("failed"):
             print(f"{job}: {text}")
 
 
+# Bar colours, in row order: polyio's backends in blues and greens, the raw
+# baselines in greys, the peers in warm colours.
+COLORS = ["#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#7f7f7f", "#c7c7c7",
+          "#d62728", "#ff7f0e", "#e377c2", "#bcbd22", "#8c564b", "#000000"]
+
+
+def chart(directory):
+    """echo.png: messages/s of every row, one group of bars per workload."""
+    kinds, context = load_dir(directory)
+    echo = kinds.get("echo")
+    if not echo:
+        return
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        print("chart: gnuplot is not installed (Debian: gnuplot-nox); "
+              "no echo.png")
+        return
+    rows = ordered(echo)
+    names = names_of(echo)
+    data = os.path.join(directory, "echo.dat")
+    with open(data, "w") as f:
+        f.write("workload " + " ".join(f'"{r}"' for r in rows) + "\n")
+        for name in names:
+            m = re.search(r"conns:(\d+)/size:(\d+)", name)
+            label = (f"{m.group(1)} conn, {int(m.group(2)) // 1024} KiB"
+                     if m and int(m.group(2)) >= 1024 else
+                     f"{m.group(1)} conn, {m.group(2)} B" if m else name)
+            cells = []
+            for r in rows:
+                e = echo[r].get(name)
+                cells.append(f"{e['messages'] / 1e3:.3f}"
+                             if e and "messages" in e else "NaN")
+            f.write(f'"{label}" ' + " ".join(cells) + "\n")
+    when = (context or {}).get("polyio_date", "")
+    host = (context or {}).get("polyio_host", "")
+    png = os.path.join(directory, "echo.png")
+    script = f"""
+set terminal pngcairo noenhanced size 1400,700 font "DejaVu Sans,11"
+set output "{png}"
+array colors[{len(COLORS)}] = [{", ".join(f'"{c}"' for c in COLORS)}]
+set title "TCP echo ping-pong on loopback: messages/s per server ({host}, {when})"
+set ylabel "thousand messages/s (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key outside right top vertical
+set grid ytics
+set yrange [0:*]
+set xtics nomirror
+plot for [i=2:{len(rows) + 1}] "{data}" using i:xtic(1) title columnheader(i) \\
+  lc rgb colors[(i - 2) % {len(COLORS)} + 1]
+"""
+    done = subprocess.run([gnuplot], input=script.encode(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        print("chart: gnuplot failed: " +
+              done.stdout.decode().strip()[-300:])
+        return
+    print(f"chart: {png}")
+
+
 def metric(b):
     """(value, higher_is_better, label)"""
+    if "instructions_per_message" in b:
+        return b["instructions_per_message"], False, "instr/msg"
     if "messages" in b:
         return b["messages"], True, "messages/s"
     if b.get("items_per_second"):
@@ -197,7 +422,9 @@ def compare(old, new):
             nv, _, _ = metric(nrun[name])
             change = (nv - ov) / ov if ov else 0.0
             better = change > 0 if higher else change < 0
-            verdict = ("noise" if abs(change) < NOISE else
+            # Instruction counts repeat within 1%; timings within ~5%.
+            noise = INSTR_NOISE if unit == "instr/msg" else NOISE
+            verdict = ("noise" if abs(change) < noise else
                        "better" if better else "WORSE")
             changed += verdict != "noise"
             show = fmt_rate if higher else (lambda x: f"{x:.1f}")
@@ -208,13 +435,15 @@ def compare(old, new):
                 rows.append((name, "", "gone", "", ""))
         print_table(("benchmark", "old", "new", "change", ""), rows)
     print(f"{changed} benchmark(s) changed by more than "
-          f"{NOISE * 100:.0f}% (smaller changes are within this machine's "
-          f"noise).")
+          f"{NOISE * 100:.0f}% ({INSTR_NOISE * 100:.0f}% for instructions per "
+          f"message; smaller changes are within this machine's noise).")
 
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "table":
         table(argv[2])
+    elif len(argv) == 3 and argv[1] == "chart":
+        chart(argv[2])
     elif len(argv) == 4 and argv[1] == "compare":
         compare(argv[2], argv[3])
     else:

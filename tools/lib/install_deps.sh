@@ -8,8 +8,10 @@
 POLYIO_DEBIAN_PACKAGES=(
   bazel-bootstrap bazel-rules-java bazel-skylib
   liburing-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost1.81-dev libuv1-dev  # the benchmark peers (benchmarks/peers)
   clang libclang-rt-14-dev clang-format
   python3 git  # tools/test's summary and file listing
+  gnuplot-nox valgrind  # tools/bench's chart (echo.png) and --instr
 )
 
 polyio_install_deps() {
