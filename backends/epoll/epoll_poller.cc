@@ -57,9 +57,15 @@ void EpollPoller::Wake() {
 }
 
 void EpollPoller::DrainWake() {
-  wake_pending_->store(false, std::memory_order_release);
+  // Drained first, cleared after: a Wake() that lands in between finds the
+  // flag still set and skips its write — harmless, because this wait is
+  // returning anyway, and the exchange below reads that Wake's store, so
+  // whatever it queued before waking is visible to the caller. Cleared
+  // first, such a Wake's write would be drained and the flag left set with
+  // no byte behind it: every later Wake() would be lost.
   uint64_t count;
   [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
+  wake_pending_->exchange(false, std::memory_order_acq_rel);
 }
 
 int EpollPoller::WaitForEvents(int64_t timeout_ns) {

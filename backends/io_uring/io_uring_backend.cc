@@ -281,12 +281,15 @@ void IoUringBackend::ArmWake() {
 }
 
 void IoUringBackend::OnWake() {
-  // Cleared before draining: a Wake() racing with this either sees false
-  // and writes (the next poll fires at once) or was absorbed by the drain,
-  // which is harmless since this Wait is about to return anyway.
-  wake_pending_.store(false, std::memory_order_release);
+  // Drained first, cleared after: a Wake() that lands in between finds the
+  // flag still set and skips its write — harmless, because this wait is
+  // returning anyway, and the exchange below reads that Wake's store, so
+  // whatever it queued before waking is visible to the caller. Cleared
+  // first, such a Wake's write would be drained and the flag left set with
+  // no byte behind it: every later Wake() would be lost.
   [[maybe_unused]] ssize_t n =
       read(wake_fd_.get(), &wake_buf_, sizeof(wake_buf_));
+  wake_pending_.exchange(false, std::memory_order_acq_rel);
   // Re-armed at the end of Wait, not here: this may run inside GetSqe.
   rearm_wake_ = true;
 }

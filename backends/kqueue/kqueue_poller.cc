@@ -130,8 +130,11 @@ void KqueuePoller::Wake() {
 
 void KqueuePoller::DrainWake() {
   // EV_CLEAR already reset the event when it was fetched; this only lets
-  // the next Wake() call kevent() again.
-  wake_pending_->store(false, std::memory_order_release);
+  // the next Wake() call kevent() again. An exchange, not a store: a Wake()
+  // that found the flag still set skipped its trigger, and reading its
+  // store here makes what it queued visible to the caller, whose wait is
+  // returning anyway.
+  wake_pending_->exchange(false, std::memory_order_acq_rel);
 }
 
 int KqueuePoller::Call(int64_t timeout_ns) {

@@ -66,10 +66,16 @@ void PollPoller::Wake() {
 }
 
 void PollPoller::DrainWake() {
-  wake_pending_->store(false, std::memory_order_release);
+  // Drained first, cleared after: a Wake() that lands in between finds the
+  // flag still set and skips its write — harmless, because this wait is
+  // returning anyway, and the exchange below reads that Wake's store, so
+  // whatever it queued before waking is visible to the caller. Cleared
+  // first, such a Wake's write would be drained and the flag left set with
+  // no byte behind it: every later Wake() would be lost.
   char buf[64];
   while (read(wake_read_.get(), buf, sizeof(buf)) > 0) {
   }
+  wake_pending_->exchange(false, std::memory_order_acq_rel);
 }
 
 int PollPoller::WaitForEvents(int64_t timeout_ns) {

@@ -74,5 +74,53 @@ TEST_F(ConformanceTest, TwoWakesBeforeAPollScheduleTheTaskOnce) {
             2);
 }
 
+// Two threads each waking the other's task 20,000 times in a row: every
+// wake lands while the woken driver is about to sleep, has just woken, or
+// is draining its wake-up fd. One lost wake-up hangs the test.
+struct Parked {
+  Mutex mu;
+  Waker waker ABSL_GUARDED_BY(mu);
+};
+
+Task<void> Ping(std::atomic<uint64_t>* turn, uint64_t parity, int rounds,
+                Parked* mine, Parked* theirs) {
+  struct Await {
+    std::atomic<uint64_t>* turn;
+    uint64_t want;
+    Parked* parked;
+    polyio::Poll<bool> Poll(Context& cx) {
+      MutexLock lock(&parked->mu);
+      if (turn->load() == want) return true;
+      parked->waker = cx.waker();
+      return kPending;
+    }
+  };
+  for (int i = 0; i < rounds; ++i) {
+    uint64_t want = 2 * static_cast<uint64_t>(i) + parity;
+    co_await Await{turn, want, mine};
+    turn->store(want + 1);
+    Waker other;
+    {
+      MutexLock lock(&theirs->mu);
+      other = std::move(theirs->waker);
+    }
+    std::move(other).Wake();
+  }
+}
+
+TEST_F(ConformanceTest, ManyCrossThreadWakesAreNeverLost) {
+  constexpr int kRounds = 20000;
+  std::atomic<uint64_t> turn{0};
+  Parked a, b;
+  std::thread other([&] {
+    auto rt2 = Runtime::Create();
+    ASSERT_TRUE(rt2.ok());
+    (*rt2)->BlockOn(Ping(&turn, 1, kRounds, &b, &a));
+  });
+  rt().BlockOn(Ping(&turn, 0, kRounds, &a, &b));
+  other.join();
+  EXPECT_EQ(turn.load(), 2u * kRounds);
+}
+
 }  // namespace
 }  // namespace polyio::testing
