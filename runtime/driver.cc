@@ -124,7 +124,9 @@ void Driver::Turn(bool may_block) {
   Instant now = Now();
   timers_.Advance(now);
   int64_t timeout_ns = 0;
-  if (may_block && !executor_->HasWork()) {
+  // Timers that just fired, or requests just served, may have queued tasks
+  // for this thread: then only look, do not sleep.
+  if (may_block && !executor_->HasWork() && !spawner_->HasWorkHere()) {
     std::optional<Instant> next = timers_.NextWake();
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
   }

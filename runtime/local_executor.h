@@ -72,6 +72,7 @@ class LocalExecutor final : public TaskScheduler {
 
   // TaskScheduler. One FIFO: a yield goes to its back like any wake.
   void Schedule(Runnable* task, bool /*yield*/) override { Schedule(task); }
+  bool HasWorkHere() const override { return HasWork(); }
   // Owner thread.
   void AddLiveTask(internal::TaskHeader* task) override { live_.Add(task); }
   void RemoveLiveTask(internal::TaskHeader* task) override {

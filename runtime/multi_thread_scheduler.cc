@@ -141,6 +141,12 @@ void MultiThreadScheduler::Schedule(Runnable* task, bool yield) {
   NotifyOne();
 }
 
+bool MultiThreadScheduler::HasWorkHere() const {
+  if (current_worker.scheduler != this) return false;
+  auto* w = static_cast<const Worker*>(current_worker.worker);
+  return w->lifo != nullptr || !w->queue.empty();
+}
+
 void MultiThreadScheduler::PushLocal(Worker* w, Runnable* task) {
   if (w->queue.Push(task)) return;
   // Full: move half of it, and the task, to the injection queue.

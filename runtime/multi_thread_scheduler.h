@@ -68,6 +68,8 @@ class MultiThreadScheduler final : public TaskScheduler {
   void Shutdown();
 
   void Schedule(Runnable* task, bool yield) override;
+  // The calling worker's LIFO slot or queue holds a task.
+  bool HasWorkHere() const override;
   void AddLiveTask(internal::TaskHeader* task) override;
   void RemoveLiveTask(internal::TaskHeader* task) override;
 

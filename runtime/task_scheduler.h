@@ -35,6 +35,11 @@ class TaskScheduler {
   // called Yield()): it then goes behind the work already queued.
   virtual void Schedule(Runnable* task, bool yield) = 0;
 
+  // True when the calling thread has tasks of this scheduler queued to run
+  // next (a driver must not block in its backend then). Called by the
+  // thread that runs the driver.
+  virtual bool HasWorkHere() const = 0;
+
   // The registry of tasks that have been polled and have not completed, so
   // that shutdown can free them (task_header.h).
   virtual void AddLiveTask(internal::TaskHeader* task) = 0;
