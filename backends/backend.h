@@ -52,6 +52,16 @@
 //   std::string_view Name() const;  CompletionModel Model() const
 //       What runs underneath, for logs and tests.
 //
+//   bool NativeFileIo() const
+//       Whether positioned file operations (kPread, kPwrite, kFsync) should
+//       be submitted to this backend. A backend whose answer is fixed makes
+//       it `static constexpr`, so that runtime/fs chooses its path at compile
+//       time; only `auto` answers per instance (one branch). When false, the
+//       runtime never submits file kinds here: it runs them on the blocking
+//       pool (runtime/blocking), because a readiness mechanism cannot tell
+//       when a disk read would block, and a blocking read inside Wait's
+//       thread would stall every task of the driver.
+//
 // Thread-safety: thread-hostile except Wake(). One driver thread owns a
 // backend and makes every other call.
 //
@@ -109,6 +119,7 @@ concept BackendContract = requires(B& b, const B& cb, Operation* op, int fd,
   { cb.InFlight() } -> std::same_as<size_t>;
   { cb.Name() } -> std::convertible_to<std::string_view>;
   { cb.Model() } -> std::same_as<CompletionModel>;
+  { cb.NativeFileIo() } -> std::same_as<bool>;
 };
 
 }  // namespace polyio

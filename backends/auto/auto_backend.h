@@ -77,6 +77,7 @@ class AutoBackend {
   CompletionModel Model() const {
     return uring_ ? uring_->Model() : epoll_->Model();
   }
+  bool NativeFileIo() const { return uring_ != nullptr; }
 
   // The io_uring backend when it was chosen, else null.
   IoUringBackend* io_uring() { return uring_.get(); }

@@ -1,9 +1,10 @@
 // EpollBackend: the Linux readiness backend (the default on Linux).
 //
 // ReadinessReactor over EpollPoller: operations are tried at once and
-// parked on EAGAIN; fds are registered edge-triggered, once. Files are read
-// inline (regular files are always ready). See backends/backend.h for the
-// contract and docs/backends.md for the design.
+// parked on EAGAIN; fds are registered edge-triggered, once. File operations
+// are not sent here (NativeFileIo() is false): the runtime runs them on the
+// blocking pool. See backends/backend.h for the contract and docs/backends.md
+// for the design.
 //
 // Thread-hostile, except Wake().
 #ifndef POLYIO_BACKENDS_EPOLL_EPOLL_BACKEND_H_
@@ -31,6 +32,8 @@ class EpollBackend : public ReadinessReactor<EpollPoller> {
 
   std::string_view Name() const { return "epoll"; }
   CompletionModel Model() const { return CompletionModel::kReadiness; }
+  // Files go to the blocking pool (backends/backend.h).
+  static constexpr bool NativeFileIo() { return false; }
 
  private:
   explicit EpollBackend(EpollPoller poller)

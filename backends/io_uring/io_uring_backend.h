@@ -79,6 +79,8 @@ class IoUringBackend {
 
   std::string_view Name() const { return "io_uring"; }
   CompletionModel Model() const { return CompletionModel::kCompletion; }
+  // READ/WRITE/FSYNC SQEs: the kernel's io-wq absorbs a blocking disk.
+  static constexpr bool NativeFileIo() { return true; }
 
   // What the kernel offered and what this backend uses of it.
   const IoUringFeatures& features() const { return features_; }

@@ -4,9 +4,10 @@
 // ReadinessReactor over KqueuePoller: operations are tried at once and
 // parked on EAGAIN; fds are registered level-triggered for exactly the
 // directions that have waiters, and those registrations (EV_ADD / EV_DELETE)
-// ride on the next turn's kevent() call. Files are read inline (regular
-// files are always ready). See backends/backend.h for the contract and
-// docs/backends.md (kqueue) for the design and the platform differences.
+// ride on the next turn's kevent() call. File operations are not sent here
+// (NativeFileIo() is false): the runtime runs them on the blocking pool. See
+// backends/backend.h for the contract and docs/backends.md (kqueue) for the
+// design and the platform differences.
 //
 // Thread-hostile, except Wake().
 #ifndef POLYIO_BACKENDS_KQUEUE_KQUEUE_BACKEND_H_
@@ -37,6 +38,8 @@ class KqueueBackend : public ReadinessReactor<KqueuePoller> {
   // callers compare it with the build setting's value.
   std::string_view Name() const { return "kqueue"; }
   CompletionModel Model() const { return CompletionModel::kReadiness; }
+  // Files go to the blocking pool (backends/backend.h).
+  static constexpr bool NativeFileIo() { return false; }
 
  private:
   explicit KqueueBackend(KqueuePoller poller)

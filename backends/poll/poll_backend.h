@@ -28,6 +28,8 @@ class PollBackend : public ReadinessReactor<PollPoller> {
 
   std::string_view Name() const { return "poll"; }
   CompletionModel Model() const { return CompletionModel::kReadiness; }
+  // Files go to the blocking pool (backends/backend.h).
+  static constexpr bool NativeFileIo() { return false; }
 
  private:
   explicit PollBackend(PollPoller poller)

@@ -1,0 +1,198 @@
+#include "runtime/fs/file.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "backends/selected.h"
+#include "runtime/blocking/blocking_pool.h"
+#include "runtime/driver.h"
+
+namespace polyio {
+namespace {
+
+// A backend whose NativeFileIo() is a static constexpr function decides the
+// path at compile time; only `auto` asks its instance (one branch). A
+// template, so that the branch not taken is never instantiated.
+template <class B>
+bool UseNativeFileIo() {
+  if constexpr (std::is_same_v<decltype(&B::NativeFileIo), bool (*)()>) {
+    constexpr bool kNative = B::NativeFileIo();
+    return kNative;
+  } else {
+    Driver* driver = Driver::Current();
+    return driver != nullptr && driver->backend().NativeFileIo();
+  }
+}
+
+const char* NameOf(OpKind kind) {
+  switch (kind) {
+    case OpKind::kPread:
+      return "read";
+    case OpKind::kPwrite:
+      return "write";
+    default:
+      return "fsync";
+  }
+}
+
+// The syscall a pool thread makes: bytes, or -errno as a backend reports.
+int32_t RunFileOp(OpKind kind, int fd, void* buf, size_t len, uint64_t offset) {
+  for (;;) {
+    ssize_t r;
+    switch (kind) {
+      case OpKind::kPread:
+        r = ::pread(fd, buf, len, static_cast<off_t>(offset));
+        break;
+      case OpKind::kPwrite:
+        r = ::pwrite(fd, buf, len, static_cast<off_t>(offset));
+        break;
+      default:
+        r = ::fsync(fd);
+        break;
+    }
+    if (r >= 0) return static_cast<int32_t>(r);
+    if (errno != EINTR) return -errno;
+  }
+}
+
+absl::Status Closed(OpKind kind) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(NameOf(kind), ": the file is closed"));
+}
+
+}  // namespace
+
+FileIoFuture::FileIoFuture(OpKind kind, std::shared_ptr<internal::FileFd> file,
+                           void* buf, size_t len, uint64_t offset)
+    : file_(std::move(file)),
+      offset_(offset),
+      kind_(kind),
+      native_(UseNativeFileIo<Backend>()) {
+  Operation& op = io_.op();
+  op.kind = kind;
+  op.fd = file_ ? file_->fd.get() : -1;
+  op.buf = buf;
+  // pread/pwrite transfer at most 0x7ffff000 bytes at once on Linux; the
+  // clamp keeps the count representable in `res` everywhere.
+  op.len = len > 0x7ffff000u ? 0x7ffff000u : len;
+  op.offset = offset;
+}
+
+absl::Status FileIoFuture::Error(int32_t res) const {
+  if (kind_ == OpKind::kFsync) {
+    return absl::ErrnoToStatus(-res, absl::StrCat("fsync ", file_->path));
+  }
+  return absl::ErrnoToStatus(
+      -res, absl::StrCat(NameOf(kind_), " ", file_->path, " at ", offset_));
+}
+
+Poll<absl::StatusOr<size_t>> FileIoFuture::Poll(Context& cx) {
+  using Result = absl::StatusOr<size_t>;
+  if (file_ == nullptr) return Result(Closed(kind_));
+  Operation& op = io_.op();
+  // An empty transfer is done before it starts (as TcpStream's).
+  if (op.len == 0 && kind_ != OpKind::kFsync) return Result(0);
+  int32_t res;
+  if (native_) {
+    polyio::Poll<int32_t> r = io_.PollResult(cx);
+    if (r.pending()) return kPending;
+    res = r.value();
+  } else {
+    if (!started_) {
+      if (cx.cancelled()) return Result(absl::CancelledError(NameOf(kind_)));
+      started_ = true;
+      job_ = internal::SpawnBlockingWith(
+          BlockingPool::Current(),
+          [file = file_, kind = kind_, buf = op.buf, len = op.len,
+           offset = op.offset] {
+            return RunFileOp(kind, file->fd.get(), buf, len, offset);
+          },
+          internal::WhileRunning::kWait);
+    }
+    polyio::Poll<absl::StatusOr<int32_t>> r = job_.Poll(cx);
+    if (r.pending()) return kPending;
+    if (!r.value().ok()) return Result(r.value().status());
+    res = *r.value();
+  }
+  if (res < 0) return Result(Error(res));
+  return Result(static_cast<size_t>(res));
+}
+
+File::File(UniqueFd fd, std::string path)
+    : file_(std::make_shared<internal::FileFd>(
+          internal::FileFd{std::move(fd), std::move(path)})) {
+  if (file_->path.empty()) file_->path = absl::StrCat("fd ", file_->fd.get());
+}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    Close().IgnoreError();
+    file_ = std::move(other.file_);
+  }
+  return *this;
+}
+
+Task<absl::StatusOr<File>> File::Open(std::string path, int flags,
+                                      mode_t mode) {
+  // Named, not a temporary inside the co_await: g++ 12 mishandles the
+  // lifetime of temporaries with destructors in co_await expressions.
+  BlockingFuture<absl::StatusOr<UniqueFd>> opening =
+      SpawnBlocking([path, flags, mode]() -> absl::StatusOr<UniqueFd> {
+        for (;;) {
+          int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+          if (fd >= 0) return UniqueFd(fd);
+          if (errno != EINTR) {
+            return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+          }
+        }
+      });
+  absl::StatusOr<UniqueFd> fd = co_await opening;
+  if (!fd.ok()) co_return fd.status();
+  co_return File(std::move(*fd), std::move(path));
+}
+
+Task<absl::Status> File::WriteAllAt(absl::Span<const char> buf,
+                                    uint64_t offset) const {
+  size_t written = 0;
+  while (written < buf.size()) {
+    absl::StatusOr<size_t> n =
+        co_await WriteAt(buf.subspan(written), offset + written);
+    if (!n.ok()) {
+      co_return absl::Status(
+          n.status().code(),
+          absl::StrCat(n.status().message(), " (wrote ", written, " of ",
+                       buf.size(), " bytes)"));
+    }
+    if (*n == 0) {
+      // pwrite(2) of a non-empty buffer to a regular file never returns 0;
+      // guard against looping forever all the same.
+      co_return absl::DataLossError(absl::StrCat(
+          "write ", file_ ? file_->path : "", " at ", offset + written,
+          ": no progress (wrote ", written, " of ", buf.size(), " bytes)"));
+    }
+    written += *n;
+  }
+  co_return absl::OkStatus();
+}
+
+absl::Status File::Close() {
+  if (file_ == nullptr) return absl::OkStatus();
+  std::shared_ptr<internal::FileFd> file = std::move(file_);
+  if (UseNativeFileIo<Backend>()) {
+    // The backend tracks operations by fd number (backends/backend.h).
+    if (Driver* driver = Driver::Current())
+      driver->backend().Forget(file->fd.get());
+  }
+  // A future still holds the fd: it closes when the last one goes.
+  if (file.use_count() > 1) return absl::OkStatus();
+  int fd = file->fd.Release();
+  if (::close(fd) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("close ", file->path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace polyio
