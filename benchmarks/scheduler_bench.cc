@@ -1,7 +1,10 @@
 // The multi-thread runtime's costs, on 1 and 2 workers (issue 5): a spawn
-// and its join, a batch of spawns spread over the workers, and a task woken
-// by a task running on another worker.
-#include <atomic>
+// and its join, a batch of spawns spread over the workers, the throughput of
+// a bounded mpsc channel between a producer and a consumer task, and the
+// round trip of a ping-pong between two tasks through two channels — on 2
+// workers the two usually run on different workers, so that is the
+// cross-worker wake latency.
+#include <cstdint>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -55,6 +58,72 @@ void BM_MtSpawnBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_MtSpawnBatch)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime();
+
+// One iteration: 1,000 values through a channel of capacity 128.
+void BM_MtChannelThroughput(benchmark::State& state) {
+  std::unique_ptr<Runtime> rt = MultiThreadRuntime(state);
+  if (!rt) return;
+  constexpr int kPerIteration = 1000;
+  rt->BlockOn([](benchmark::State& s) -> Task<void> {
+    auto [tx, rx] = sync::mpsc::Channel<uint64_t>(128);
+    JoinHandle<uint64_t> consumer =
+        Spawn([](sync::mpsc::Receiver<uint64_t> rx) -> Task<uint64_t> {
+          uint64_t sum = 0;
+          for (;;) {
+            absl::StatusOr<uint64_t> v = co_await rx.Recv();
+            if (!v.ok()) co_return sum;
+            sum += *v;
+          }
+        }(std::move(rx)));
+    uint64_t sent = 0;
+    for (auto _ : s) {
+      for (int i = 0; i < kPerIteration; ++i) {
+        if (!(co_await tx.Send(sent++)).ok()) s.SkipWithError("send failed");
+      }
+    }
+    { auto done = std::move(tx); }  // the consumer sees the end
+    absl::StatusOr<uint64_t> sum = co_await consumer;
+    if (!sum.ok() || *sum != sent * (sent - 1) / 2) {
+      s.SkipWithError("values lost");
+    }
+  }(state));
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+}
+BENCHMARK(BM_MtChannelThroughput)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
+
+// One iteration: a message to the partner task and its reply.
+void BM_MtChannelPingPong(benchmark::State& state) {
+  std::unique_ptr<Runtime> rt = MultiThreadRuntime(state);
+  if (!rt) return;
+  rt->BlockOn([](benchmark::State& s) -> Task<void> {
+    auto [ping_tx, ping_rx] = sync::mpsc::UnboundedChannel<int>();
+    auto [pong_tx, pong_rx] = sync::mpsc::UnboundedChannel<int>();
+    JoinHandle<void> partner =
+        Spawn([](sync::mpsc::Receiver<int> in,
+                 sync::mpsc::UnboundedSender<int> out) -> Task<void> {
+          for (;;) {
+            absl::StatusOr<int> v = co_await in.Recv();
+            if (!v.ok() || !out.Send(*v).ok()) co_return;
+          }
+        }(std::move(ping_rx), std::move(pong_tx)));
+    for (auto _ : s) {
+      if (!ping_tx.Send(1).ok()) s.SkipWithError("send failed");
+      absl::StatusOr<int> v = co_await pong_rx.Recv();
+      benchmark::DoNotOptimize(v);
+    }
+    { auto done = std::move(ping_tx); }
+    (co_await partner).IgnoreError();
+  }(state));
+}
+BENCHMARK(BM_MtChannelPingPong)
+    ->ArgName("workers")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace polyio::bench

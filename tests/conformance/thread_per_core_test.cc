@@ -53,12 +53,14 @@ TEST_F(ConformanceTest, ThreadPerCoreSpreadsConnectionsOverReusePortListeners) {
   std::atomic<int> per_thread[kThreads] = {};
   std::atomic<int> listening{0};
   absl::Status server_status;
+  ThreadPerCoreOptions options;
+  options.threads = kThreads;
+  options.pin = false;
   std::thread server([&] {
-    server_status =
-        RunThreadPerCore({.threads = kThreads, .pin = false}, [&](int index) {
-          listening.fetch_add(1);
-          return ServeShare(*addr, &served, &per_thread[index]);
-        });
+    server_status = RunThreadPerCore(options, [&](int index) {
+      listening.fetch_add(1);
+      return ServeShare(*addr, &served, &per_thread[index]);
+    });
   });
   // The listeners bind at their first poll, just after make_task returns.
   while (listening.load() < kThreads) std::this_thread::yield();
