@@ -77,24 +77,6 @@ int32_t PollNow(Operation* op) {
 
 }  // namespace
 
-WaitsFor DirectionOf(const Operation& op) {
-  switch (op.kind) {
-    case OpKind::kWrite:
-    case OpKind::kSend:
-    case OpKind::kSendMsg:
-    case OpKind::kConnect:
-    case OpKind::kPwrite:
-      return WaitsFor::kWrite;
-    case OpKind::kPollFd:
-      if ((op.poll_events & kPollIn) && (op.poll_events & kPollOut)) {
-        return WaitsFor::kEither;
-      }
-      return (op.poll_events & kPollOut) ? WaitsFor::kWrite : WaitsFor::kRead;
-    default:
-      return WaitsFor::kRead;
-  }
-}
-
 int32_t TryOp(Operation* op) {
   switch (op->kind) {
     case OpKind::kRead:

@@ -16,7 +16,24 @@ namespace polyio {
 
 // Which readiness an operation waits for when TryOp says -EAGAIN.
 enum class WaitsFor : uint8_t { kRead, kWrite, kEither };
-WaitsFor DirectionOf(const Operation& op);
+// Inline: the reactor asks on every submission.
+inline WaitsFor DirectionOf(const Operation& op) {
+  switch (op.kind) {
+    case OpKind::kWrite:
+    case OpKind::kSend:
+    case OpKind::kSendMsg:
+    case OpKind::kConnect:
+    case OpKind::kPwrite:
+      return WaitsFor::kWrite;
+    case OpKind::kPollFd:
+      if ((op.poll_events & kPollIn) && (op.poll_events & kPollOut)) {
+        return WaitsFor::kEither;
+      }
+      return (op.poll_events & kPollOut) ? WaitsFor::kWrite : WaitsFor::kRead;
+    default:
+      return WaitsFor::kRead;
+  }
+}
 
 int32_t TryOp(Operation* op);
 

@@ -24,11 +24,7 @@ IoFuture::IoFuture(IoFuture&& other) noexcept
   op_.on_complete = &OnComplete;
 }
 
-IoFuture::~IoFuture() {
-  if (in_flight_.load(std::memory_order_acquire)) {
-    driver_->CancelAndWait(&op_, &in_flight_);
-  }
-}
+void IoFuture::CancelAndWait() { driver_->CancelAndWait(&op_, &in_flight_); }
 
 void IoFuture::OnComplete(Operation* op) {
   IoFuture* self = FromOp(op, offsetof(IoFuture, op_));
@@ -57,11 +53,7 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
   return kPending;
 }
 
-Poll<int32_t> IoFuture::PollResult(Context& cx) {
-  if (submitted_) {
-    if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
-    return PollInFlight(cx);
-  }
+Poll<int32_t> IoFuture::Submit(Context& cx) {
   if (cx.cancelled()) return -ECANCELED;
   if (!cx.ConsumeBudget()) {
     cx.waker().WakeByRef();

@@ -50,7 +50,9 @@ class IoFuture {
   IoFuture(IoFuture&& other) noexcept;
   IoFuture& operator=(IoFuture&&) = delete;
   IoFuture(const IoFuture&) = delete;
-  ~IoFuture();
+  ~IoFuture() {
+    if (in_flight_.load(std::memory_order_acquire)) CancelAndWait();
+  }
 
   // The operation to fill in before the first poll.
   Operation& op() { return op_; }
@@ -59,7 +61,11 @@ class IoFuture {
   // The driver it was submitted to (after the first poll).
   Driver* driver() const { return driver_; }
 
-  polyio::Poll<int32_t> PollResult(Context& cx);
+  polyio::Poll<int32_t> PollResult(Context& cx) {
+    if (!submitted_) return Submit(cx);
+    if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
+    return PollInFlight(cx);
+  }
 
   // Back to the state before the first poll (after a result), to submit the
   // same operation again.
@@ -68,7 +74,9 @@ class IoFuture {
  private:
   static void OnComplete(Operation* op);
   static void SubmitOnDriverThread(Runnable* r);
+  polyio::Poll<int32_t> Submit(Context& cx);
   polyio::Poll<int32_t> PollInFlight(Context& cx);
+  void CancelAndWait();
 
   Operation op_;
   // Set at submission, cleared (release) by the completion: the result in

@@ -17,32 +17,36 @@ absl::Status Closed(const char* op) {
 
 }  // namespace
 
-TransferFuture::TransferFuture(OpKind kind, int fd, void* buf, size_t len,
-                               Driver* driver) {
-  io_.set_driver(driver);
-  Operation& op = io_.op();
-  op.kind = kind;
-  op.fd = fd;
-  op.buf = buf;
-  op.len = len;
+absl::StatusOr<size_t> TransferFuture::Error(const Operation& op, int32_t res) {
+  const char* what = op.kind == OpKind::kRecv ? "read" : "write";
+  if (op.fd < 0) return Closed(what);
+  return ResultError(res, what, op.fd);
 }
 
-Poll<absl::StatusOr<size_t>> TransferFuture::Poll(Context& cx) {
-  const Operation& op = io_.op();
-  if (op.fd < 0) {
-    return absl::StatusOr<size_t>(
-        Closed(op.kind == OpKind::kRecv ? "read" : "write"));
+Poll<absl::Status> WriteAllFuture::Poll(Context& cx) {
+  Operation& op = io_.op();
+  while (written_ < buf_.size()) {
+    absl::Status error;
+    if (op.fd < 0) {
+      error = Closed("write");
+    } else {
+      polyio::Poll<int32_t> res = io_.PollResult(cx);
+      if (res.pending()) return kPending;
+      if (res.value() >= 0) {
+        written_ += static_cast<size_t>(res.value());
+        // The same operation again for the rest (a short write).
+        io_.Reset();
+        op.buf = const_cast<char*>(buf_.data()) + written_;
+        op.len = buf_.size() - written_;
+        continue;
+      }
+      error = ResultError(res.value(), "write", op.fd);
+    }
+    return absl::Status(error.code(),
+                        absl::StrCat(error.message(), " (wrote ", written_,
+                                     " of ", buf_.size(), " bytes)"));
   }
-  // An empty transfer is done before it starts, as tokio's is: asking the
-  // kernel would wait for data that the caller has no room for.
-  if (op.len == 0) return absl::StatusOr<size_t>(0);
-  polyio::Poll<int32_t> res = io_.PollResult(cx);
-  if (res.pending()) return kPending;
-  if (res.value() >= 0) {
-    return absl::StatusOr<size_t>(static_cast<size_t>(res.value()));
-  }
-  return absl::StatusOr<size_t>(ResultError(
-      res.value(), op.kind == OpKind::kRecv ? "read" : "write", op.fd));
+  return absl::OkStatus();
 }
 
 Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {
@@ -77,21 +81,6 @@ TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
     home_ = std::move(other.home_);
   }
   return *this;
-}
-
-Task<absl::Status> TcpStream::WriteAll(absl::Span<const char> buf) {
-  size_t written = 0;
-  while (written < buf.size()) {
-    absl::StatusOr<size_t> n = co_await Write(buf.subspan(written));
-    if (!n.ok()) {
-      co_return absl::Status(
-          n.status().code(),
-          absl::StrCat(n.status().message(), " (wrote ", written, " of ",
-                       buf.size(), " bytes)"));
-    }
-    written += *n;
-  }
-  co_return absl::OkStatus();
 }
 
 absl::Status TcpStream::ShutdownWrite() {

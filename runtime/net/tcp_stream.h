@@ -38,13 +38,58 @@ namespace polyio {
 
 class TcpStream;
 
-// Future of a byte count: Read and Write.
+// Future of a byte count: Read and Write. Defined here, inline: it is the
+// hot path of every stream, and a call less per operation shows.
 class TransferFuture {
  public:
-  TransferFuture(OpKind kind, int fd, void* buf, size_t len, Driver* driver);
-  polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx);
+  TransferFuture(OpKind kind, int fd, void* buf, size_t len, Driver* driver) {
+    io_.set_driver(driver);
+    Operation& op = io_.op();
+    op.kind = kind;
+    op.fd = fd;
+    op.buf = buf;
+    op.len = len;
+  }
+
+  polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx) {
+    const Operation& op = io_.op();
+    if (op.fd < 0) return Error(op, 0);
+    // An empty transfer is done before it starts, as tokio's is: asking the
+    // kernel would wait for data that the caller has no room for.
+    if (op.len == 0) return absl::StatusOr<size_t>(0);
+    polyio::Poll<int32_t> res = io_.PollResult(cx);
+    if (res.pending()) return kPending;
+    if (res.value() < 0) return Error(op, res.value());
+    return absl::StatusOr<size_t>(static_cast<size_t>(res.value()));
+  }
 
  private:
+  // The stream was closed (res 0), or the operation failed with `res`.
+  static absl::StatusOr<size_t> Error(const Operation& op, int32_t res);
+
+  IoFuture io_;
+};
+
+// Future of WriteAll: writes until the whole buffer is gone, or a write
+// fails. A plain future rather than a coroutine: writing a reply is the hot
+// path of every server, and most writes finish in one send() without
+// suspending, so it is worth not allocating a frame for each.
+class WriteAllFuture {
+ public:
+  WriteAllFuture(int fd, absl::Span<const char> buf, Driver* driver)
+      : buf_(buf) {
+    io_.set_driver(driver);
+    Operation& op = io_.op();
+    op.kind = OpKind::kSend;
+    op.fd = fd;
+    op.buf = const_cast<char*>(buf.data());
+    op.len = buf.size();
+  }
+  polyio::Poll<absl::Status> Poll(Context& cx);
+
+ private:
+  absl::Span<const char> buf_;
+  size_t written_ = 0;
   IoFuture io_;
 };
 
@@ -88,7 +133,9 @@ class TcpStream {
                           home_.Get());
   }
   // Writes all of `buf`, or fails saying how many bytes were written first.
-  Task<absl::Status> WriteAll(absl::Span<const char> buf);
+  WriteAllFuture WriteAll(absl::Span<const char> buf) {
+    return WriteAllFuture(fd_.get(), buf, home_.Get());
+  }
 
   absl::Status ShutdownWrite();
   absl::Status SetNoDelay(bool on);
