@@ -121,17 +121,25 @@ void Driver::Send(Runnable* r) {
 
 void Driver::Turn(bool may_block) {
   ServeRequests();
-  Instant now = Now();
-  timers_.Advance(now);
+  // The clock is read only while a timer is linked: a busy server without
+  // timers makes no clock_gettime call per turn. (An empty wheel's notion
+  // of "now" may then lag; Insert and Advance are correct from any past
+  // tick.)
+  Instant now{};
+  if (!timers_.empty()) {
+    now = Now();
+    timers_.Advance(now);
+  }
   int64_t timeout_ns = 0;
   // Timers that just fired, or requests just served, may have queued tasks
   // for this thread: then only look, do not sleep.
   if (may_block && !executor_->HasWork() && !spawner_->HasWorkHere()) {
+    // Set only when a timer is linked, and then `now` was read above.
     std::optional<Instant> next = timers_.NextWake();
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
   }
   backend_->Wait(timeout_ns);
-  if (timeout_ns != 0) timers_.Advance(Now());
+  if (timeout_ns != 0 && !timers_.empty()) timers_.Advance(Now());
   // Last, so that a caller looping on a condition (BlockOn, Run) sees the
   // effect of the work before it decides to block again.
   executor_->RunReady(kMaxRunsPerTurn);
