@@ -2,20 +2,20 @@
 #ifndef POLYIO_POLYIO_H_
 #define POLYIO_POLYIO_H_
 
-#include "platform/socket.h"           // IWYU pragma: export
-#include "platform/socket_address.h"   // IWYU pragma: export
+#include "platform/socket.h"                  // IWYU pragma: export
+#include "platform/socket_address.h"          // IWYU pragma: export
 #include "runtime/blocking/spawn_blocking.h"  // IWYU pragma: export
-#include "runtime/compose/compose.h"   // IWYU pragma: export
-#include "runtime/event_loop.h"        // IWYU pragma: export
-#include "runtime/fs/file.h"           // IWYU pragma: export
-#include "runtime/join_handle.h"       // IWYU pragma: export
-#include "runtime/net/resolve.h"       // IWYU pragma: export
-#include "runtime/net/tcp_listener.h"  // IWYU pragma: export
-#include "runtime/net/tcp_stream.h"    // IWYU pragma: export
-#include "runtime/runtime.h"           // IWYU pragma: export
-#include "runtime/sync/sync.h"         // IWYU pragma: export
-#include "runtime/task.h"              // IWYU pragma: export
-#include "runtime/time/sleep.h"        // IWYU pragma: export
-#include "runtime/time/timeout.h"      // IWYU pragma: export
+#include "runtime/compose/compose.h"          // IWYU pragma: export
+#include "runtime/event_loop.h"               // IWYU pragma: export
+#include "runtime/fs/file.h"                  // IWYU pragma: export
+#include "runtime/join_handle.h"              // IWYU pragma: export
+#include "runtime/net/resolve.h"              // IWYU pragma: export
+#include "runtime/net/tcp_listener.h"         // IWYU pragma: export
+#include "runtime/net/tcp_stream.h"           // IWYU pragma: export
+#include "runtime/runtime.h"                  // IWYU pragma: export
+#include "runtime/sync/sync.h"                // IWYU pragma: export
+#include "runtime/task.h"                     // IWYU pragma: export
+#include "runtime/time/sleep.h"               // IWYU pragma: export
+#include "runtime/time/timeout.h"             // IWYU pragma: export
 
 #endif  // POLYIO_POLYIO_H_
