@@ -24,28 +24,6 @@ using std::chrono::milliseconds;
 constexpr int kPings = 300;
 constexpr uint32_t kSeed = 20261126;
 
-// Runs the task `make` returns on a second Runtime on its own thread.
-class OtherThread {
- public:
-  explicit OtherThread(std::function<Task<absl::Status>()> make)
-      : thread_([this, make = std::move(make)] {
-          absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
-          if (!rt.ok()) {
-            status_ = rt.status();
-            return;
-          }
-          status_ = (*rt)->BlockOn(make());
-        }) {}
-  absl::Status Join() {
-    thread_.join();
-    return status_;
-  }
-
- private:
-  absl::Status status_;
-  std::thread thread_;  // last: starts once status_ exists
-};
-
 absl::Status Mismatch(const char* what, int64_t want, int64_t got) {
   return absl::InternalError(
       absl::StrCat(what, ": expected ", want, ", got ", got));

@@ -17,8 +17,10 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -137,6 +139,29 @@ inline Task<absl::StatusOr<std::string>> EchoRoundTrip(
   if (!written.ok()) co_return written;
   co_return got;
 }
+
+// Runs the task `make` returns on a second current-thread Runtime on its
+// own thread: the other side of a cross-thread test.
+class OtherThread {
+ public:
+  explicit OtherThread(std::function<Task<absl::Status>()> make)
+      : thread_([this, make = std::move(make)] {
+          absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
+          if (!rt.ok()) {
+            status_ = rt.status();
+            return;
+          }
+          status_ = (*rt)->BlockOn(make());
+        }) {}
+  absl::Status Join() {
+    thread_.join();
+    return status_;
+  }
+
+ private:
+  absl::Status status_;
+  std::thread thread_;  // last: starts once status_ exists
+};
 
 // Raises the soft fd limit to at least `want` (up to the hard limit) for the
 // test's duration.

@@ -25,28 +25,6 @@ using std::chrono::milliseconds;
 // The fixed seed of the randomized cases (printed on failure).
 constexpr uint32_t kSeed = 20261126;
 
-// Runs the task `make` returns on a second Runtime on its own thread.
-class OtherThread {
- public:
-  explicit OtherThread(std::function<Task<absl::Status>()> make)
-      : thread_([this, make = std::move(make)] {
-          absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
-          if (!rt.ok()) {
-            status_ = rt.status();
-            return;
-          }
-          status_ = (*rt)->BlockOn(make());
-        }) {}
-  absl::Status Join() {
-    thread_.join();
-    return status_;
-  }
-
- private:
-  absl::Status status_;
-  std::thread thread_;  // last: starts once status_ exists
-};
-
 // Awaits `f` with one of: no limit, an immediate timeout (the waiter is
 // cancelled right after it queued), or a timeout of up to 300 us.
 template <class F>
