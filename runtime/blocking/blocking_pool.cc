@@ -5,7 +5,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -41,7 +40,9 @@ struct BlockingPoolShared {
   explicit BlockingPoolShared(BlockingPoolOptions o) : options(std::move(o)) {}
 
   // The pool's threads, taking jobs until shutdown or an idle timeout.
-  void WorkLoop(uint64_t id) ABSL_LOCKS_EXCLUDED(mu);
+  void WorkLoop() ABSL_LOCKS_EXCLUDED(mu);
+  // The very last thing a thread does with the pool; lets a destructor go.
+  void Exited() ABSL_LOCKS_EXCLUDED(mu);
   // Idle wait; false when the thread should exit (timed out, queue empty).
   bool WaitForWork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   BlockingJob* Pop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -52,22 +53,22 @@ struct BlockingPoolShared {
   std::atomic<BlockingPool*> owner{nullptr};
 
   mutable Mutex mu;
-  // Idle threads wait here for a job; the destructor for the threads to go.
+  // Idle threads wait here for a job; the destructor for `alive` to reach 0.
   std::condition_variable_any cv;
   BlockingJob* head ABSL_GUARDED_BY(mu) = nullptr;
   BlockingJob* tail ABSL_GUARDED_BY(mu) = nullptr;
   size_t queued ABSL_GUARDED_BY(mu) = 0;
+  // Threads taking jobs: started and not yet out of WorkLoop.
   size_t threads ABSL_GUARDED_BY(mu) = 0;
+  // Threads started and not yet through their on_thread_stop. Threads are
+  // detached, so nothing joins them: the destructor waits on this count
+  // instead, and a process-wide pool never leaves a finished thread unjoined.
+  size_t alive ABSL_GUARDED_BY(mu) = 0;
   size_t idle ABSL_GUARDED_BY(mu) = 0;
   // Wake-ups sent to idle threads and not yet taken: a job queued while
   // another idle thread is already on its way does not count that one twice.
   size_t notified ABSL_GUARDED_BY(mu) = 0;
   bool shutdown ABSL_GUARDED_BY(mu) = false;
-  uint64_t next_id ABSL_GUARDED_BY(mu) = 0;
-  std::map<uint64_t, std::thread> workers ABSL_GUARDED_BY(mu);
-  // The last thread that exited, joined by the next one to exit (tokio's
-  // scheme) or by the destructor: nobody on a driver thread ever joins.
-  std::thread last_exited ABSL_GUARDED_BY(mu);
 };
 
 namespace {
@@ -83,15 +84,14 @@ void NameThisThread() {
 #endif
 }
 
-void ThreadMain(std::shared_ptr<BlockingPoolShared> shared, uint64_t id) {
-  std::function<void()> on_stop = shared->options.on_thread_stop;
+void ThreadMain(std::shared_ptr<BlockingPoolShared> shared) {
   NameThisThread();
   if (shared->options.on_thread_start) shared->options.on_thread_start();
   t_worker_of = shared.get();
-  shared->WorkLoop(id);
+  shared->WorkLoop();
   t_worker_of = nullptr;
-  shared.reset();
-  if (on_stop) on_stop();
+  if (shared->options.on_thread_stop) shared->options.on_thread_stop();
+  shared->Exited();
 }
 
 }  // namespace
@@ -137,7 +137,7 @@ bool BlockingPoolShared::WaitForWork() {
   return !(timed_out && head == nullptr);
 }
 
-void BlockingPoolShared::WorkLoop(uint64_t id) {
+void BlockingPoolShared::WorkLoop() {
   mu.Lock();
   for (;;) {
     if (BlockingJob* job = Pop()) {
@@ -150,14 +150,12 @@ void BlockingPoolShared::WorkLoop(uint64_t id) {
     if (shutdown || !WaitForWork()) break;
   }
   --threads;
-  std::thread previous;
-  if (auto it = workers.find(id); it != workers.end()) {
-    previous = std::exchange(last_exited, std::move(it->second));
-    workers.erase(it);
-  }
-  if (threads == 0) cv.notify_all();  // a destructor may be waiting
   mu.Unlock();
-  if (previous.joinable()) previous.join();
+}
+
+void BlockingPoolShared::Exited() {
+  MutexLock lock(&mu);
+  if (--alive == 0) cv.notify_all();  // a destructor may be waiting
 }
 
 }  // namespace internal
@@ -189,20 +187,14 @@ BlockingPool::~BlockingPool() {
         "blocking pool: shut down before the job started"));
     job->Unref();
   }
-  std::thread last;
-  {
-    MutexLock lock(&s.mu);
-    internal::CvLock cv_lock(&s.mu);
-    const Instant deadline = Now() + s.options.shutdown_timeout;
-    while (s.threads > 0) {
-      if (s.cv.wait_until(cv_lock, deadline) == std::cv_status::timeout) break;
-    }
-    // Threads still running a job now finish it on their own.
-    for (auto& [id, thread] : s.workers) thread.detach();
-    s.workers.clear();
-    last = std::move(s.last_exited);
+  // Threads still running a job after the timeout finish it on their own:
+  // they hold their own reference to `s`.
+  MutexLock lock(&s.mu);
+  internal::CvLock cv_lock(&s.mu);
+  const Instant deadline = Now() + s.options.shutdown_timeout;
+  while (s.alive > 0) {
+    if (s.cv.wait_until(cv_lock, deadline) == std::cv_status::timeout) break;
   }
-  if (last.joinable()) last.join();
 }
 
 BlockingPool& BlockingPool::Global() {
@@ -250,12 +242,13 @@ void BlockingPool::Submit(BlockingJob* job) {
         ++s.notified;
         s.cv.notify_one();
       } else if (s.threads < s.options.max_threads) {
-        const uint64_t id = s.next_id++;
         ++s.threads;
+        ++s.alive;
         try {
-          s.workers.emplace(id, std::thread(internal::ThreadMain, shared_, id));
+          std::thread(internal::ThreadMain, shared_).detach();
         } catch (const std::system_error& e) {
           --s.threads;
+          --s.alive;
           // With no thread at all, nothing would ever run the queue.
           if (s.threads == 0) {
             stranded = s.TakeQueue();
