@@ -109,12 +109,8 @@ void TaskHeader::Complete() {
     scheduler_->RemoveLiveTask(this);
     registered_ = false;
   }
-  Waker joiner;
-  {
-    MutexLock lock(&join_mu_);
-    joiner = std::move(join_waker_);
-  }
-  std::move(joiner).Wake();
+  // After kComplete is set: a joiner that registers from now on sees it.
+  join_waker_.Wake();
   Unref();  // the live reference
 }
 
@@ -128,12 +124,9 @@ void TaskHeader::Abandon() {
 
 bool TaskHeader::PollJoin(const Waker& waker) {
   if (complete()) return true;
-  {
-    MutexLock lock(&join_mu_);
-    if (!join_waker_.WillWake(waker)) join_waker_ = waker;
-  }
-  // Complete() sets the flag before taking the waker: if it ran in between,
-  // the flag is visible now.
+  join_waker_.Register(waker);
+  // Complete() sets the flag before it wakes: if it ran in between, the
+  // flag is visible now.
   return complete();
 }
 

@@ -26,8 +26,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "absl/base/thread_annotations.h"
-#include "platform/mutex.h"
+#include "runtime/atomic_waker.h"
 #include "runtime/context.h"
 #include "runtime/frame_pool.h"
 #include "runtime/runnable.h"
@@ -72,7 +71,8 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
 
   // For JoinHandle::Poll: true when complete; otherwise stores `waker` to be
   // woken at completion.
-  bool PollJoin(const Waker& waker) ABSL_LOCKS_EXCLUDED(join_mu_);
+  // One joiner polls at a time (the JoinHandle's owner).
+  bool PollJoin(const Waker& waker);
 
   // Queues the task for its first poll.
   void Schedule();
@@ -94,7 +94,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   static void RunThunk(Runnable* r);
   static void DiscardThunk(Runnable* r);
   void Run();
-  void Complete() ABSL_LOCKS_EXCLUDED(join_mu_);
+  void Complete();
 
   static const WakerVTable kWakerVTable;
 
@@ -106,8 +106,9 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   std::atomic<bool> abandoned_{false};
   bool registered_ = false;  // in the live list (whoever runs the task)
   bool frame_alive_ = true;
-  Mutex join_mu_;
-  Waker join_waker_ ABSL_GUARDED_BY(join_mu_);
+  // Lock-free: the joiner registers, completion wakes, possibly on two
+  // threads at once (atomic_waker.h); no mutex on the spawn/join path.
+  AtomicWaker join_waker_;
 };
 
 // An intrusive list of TaskHeaders through live_prev/live_next.
