@@ -4,14 +4,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/frame_pool.h"
 #include "runtime/runnable.h"
 #include "runtime/timer_wheel.h"
 
 namespace polyio {
 namespace internal {
 
-// A posted callback: queued once, run once (or discarded at shutdown).
-class PostedCallback : public Runnable {
+// A posted callback: queued once, run once (or discarded at shutdown). From
+// the frame pool: a post is a thread-local pop, not a trip to malloc.
+class PostedCallback : public Runnable, public FramePoolAllocated {
  public:
   PostedCallback(EventLoop::Callback fn, std::atomic<int64_t>* pending)
       : Runnable(&RunThunk, &DiscardThunk),
@@ -272,8 +274,11 @@ TimerHandle EventLoop::CallAfter(Duration delay, Callback fn) {
 TimerHandle EventLoop::CallAt(Instant deadline, Callback fn) {
   pending_.fetch_add(1, std::memory_order_relaxed);
   auto* timer = new internal::CallbackTimer(this, std::move(fn));
+  // The handle's reference first: from another thread, the loop may fire
+  // and release the timer before Arm returns.
+  TimerHandle handle(timer);
   timer->Arm(deadline);
-  return TimerHandle(timer);
+  return handle;
 }
 
 absl::StatusOr<WatchHandle> EventLoop::Watch(int fd, uint32_t interest,
@@ -282,12 +287,15 @@ absl::StatusOr<WatchHandle> EventLoop::Watch(int fd, uint32_t interest,
     return absl::InvalidArgumentError(absl::StrCat(
         "watch fd ", fd, ": interest must include kPollIn or kPollOut"));
   }
+  // Counted before it starts: from another thread, the loop may end the
+  // watch (and uncount it) before Start returns.
+  pending_.fetch_add(1, std::memory_order_relaxed);
   auto* watch = new internal::FdWatch(this, fd, interest, std::move(fn));
   if (int32_t err = watch->Start(); err < 0) {
+    pending_.fetch_sub(1, std::memory_order_relaxed);
     watch->Unref(/*count=*/2);  // the handle's and its own: it never ran
     return absl::ErrnoToStatus(-err, absl::StrCat("watch fd ", fd));
   }
-  pending_.fetch_add(1, std::memory_order_relaxed);
   return WatchHandle(watch);
 }
 

@@ -83,13 +83,16 @@ TEST_F(ConformanceTest, SleepsAreNeverEarlyAlsoByRounding) {
 TEST_F(ConformanceTest, CancelledTimerNeverFiresAndCancelAfterFireIsHarmless) {
   std::atomic<int> fired{0};  // the callbacks run on the loop's thread
   EventLoop& loop = rt().loop();
-  TimerHandle cancelled = loop.CallAfter(milliseconds(5), [&] { ++fired; });
+  // On the multi-thread runtime the loop runs on a worker while this thread
+  // arms and cancels: the deadline leaves room for a slow (TSan) machine
+  // between the two calls.
+  TimerHandle cancelled = loop.CallAfter(milliseconds(100), [&] { ++fired; });
   TimerHandle kept = loop.CallAfter(milliseconds(1), [&] { fired += 10; });
   cancelled.Cancel();
   EXPECT_FALSE(cancelled.pending());
   // Run past both deadlines.
   rt().BlockOn([]() -> Task<void> {
-    EXPECT_TRUE((co_await Sleep(milliseconds(20))).ok());
+    EXPECT_TRUE((co_await Sleep(milliseconds(120))).ok());
   }());
   EXPECT_EQ(fired, 10);
   kept.Cancel();       // after it fired
