@@ -159,22 +159,3 @@ int KqueuePoller::Call(int64_t timeout_ns) {
 }
 
 }  // namespace polyio
-
-#if defined(__SANITIZE_THREAD__)
-#define POLYIO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POLYIO_TSAN 1
-#endif
-#endif
-
-#if defined(LIBKQUEUE) && defined(POLYIO_TSAN)
-// libkqueue, the kqueue emulation used on Linux, watches each kqueue fd from
-// its own monitor thread and calls epoll_ctl on it, racing with the close()
-// that ends the kqueue: that is how the emulation notices a closed kqueue
-// (there, the kqueue fd is not a kernel object). Native kqueue has no such
-// thread. ThreadSanitizer is told to ignore races inside libkqueue only.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libkqueue.so\n";
-}
-#endif

@@ -1,0 +1,28 @@
+// ThreadSanitizer's suppressions for the whole project, in one place: the
+// runtime looks for one `__tsan_default_suppressions` per process, so every
+// entry lives here, in an object linked into everything that links
+// //platform. Each entry names a library built without TSan, never our code.
+
+#if defined(__SANITIZE_THREAD__)
+#define POLYIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define POLYIO_TSAN 1
+#endif
+#endif
+
+#if defined(POLYIO_TSAN)
+// - libkqueue, the kqueue emulation used on Linux, watches each kqueue fd
+//   from its own monitor thread and calls epoll_ctl on it, racing with the
+//   close() that ends the kqueue: that is how the emulation notices a closed
+//   kqueue (there, the kqueue fd is not a kernel object). Native kqueue has
+//   no such thread.
+// - Debian's Abseil is built without TSan, so TSan sees absl's StrError only
+//   through its strerror_r interceptor, which marks glibc's shared message
+//   strings as written: two threads formatting an errno into a Status at once
+//   (e.g. two failed connects) were reported as a race on those strings.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:libkqueue.so\n"
+         "race:absl::base_internal::StrError\n";
+}
+#endif
