@@ -12,6 +12,9 @@
 //   to the driver's ring like any socket operation (IoFuture).
 // - epoll, poll, kqueue: pread/pwrite/fsync run on the blocking pool
 //   (BlockingPool::Current()), so that a slow disk never stalls the driver.
+//   On Linux a read first tries preadv2(RWF_NOWAIT) inline: what is in the
+//   page cache is returned at once, without two thread hops; only a read
+//   that would wait for the disk goes to the pool.
 // Open runs open(2) on the blocking pool on every backend (the backend
 // contract has no open operation).
 //
