@@ -41,4 +41,18 @@ bool PinCurrentThread(Role role) {
   return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
+AllCoresScope::AllCoresScope() {
+  if (sched_getaffinity(0, sizeof(saved_), &saved_) != 0) return;
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int core : AllowedCores()) CPU_SET(core, &all);
+  restore_ = sched_setaffinity(0, sizeof(all), &all) == 0;
+}
+
+AllCoresScope::~AllCoresScope() {
+  if (restore_) {
+    sched_setaffinity(0, sizeof(saved_), &saved_);
+  }
+}
+
 }  // namespace polyio::bench

@@ -8,6 +8,8 @@
 #ifndef POLYIO_BENCHMARKS_AFFINITY_H_
 #define POLYIO_BENCHMARKS_AFFINITY_H_
 
+#include <sched.h>
+
 namespace polyio::bench {
 
 enum class Role { kServer, kClient };
@@ -18,6 +20,22 @@ bool PinCurrentThread(Role role);
 
 // The core `role` is pinned to, or -1 when pinning is skipped.
 int CoreFor(Role role);
+
+// For its lifetime, lets the calling thread run on every allowed core, then
+// restores its mask. Threads inherit their creator's mask: a multi-thread
+// runtime created inside this scope spreads its workers over the cores
+// instead of stacking them on the benchmark thread's one.
+class AllCoresScope {
+ public:
+  AllCoresScope();
+  ~AllCoresScope();
+  AllCoresScope(const AllCoresScope&) = delete;
+  AllCoresScope& operator=(const AllCoresScope&) = delete;
+
+ private:
+  bool restore_ = false;
+  cpu_set_t saved_;
+};
 
 }  // namespace polyio::bench
 

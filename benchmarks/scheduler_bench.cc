@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/affinity.h"
 #include "polyio.h"
 
 namespace polyio::bench {
@@ -17,6 +18,9 @@ std::unique_ptr<Runtime> MultiThreadRuntime(benchmark::State& state) {
   RuntimeOptions options;
   options.flavor = RuntimeFlavor::kMultiThread;
   options.worker_threads = static_cast<int>(state.range(0));
+  // runtime_bench pins its thread to one core; the workers must not inherit
+  // that, or 2 workers would share it.
+  AllCoresScope all_cores;
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(options);
   if (!rt.ok()) {
     state.SkipWithError(rt.status().ToString().c_str());

@@ -14,7 +14,9 @@ repetitions, the median is used. Echo rows: messages/s and MB/s (10^6 bytes,
 payload one way), the ratio to the matching raw baseline (raw_epoll for the
 readiness servers, raw_io_uring for the completion ones) and to the best
 peer of that workload. Runtime rows: ns per operation (per item where the
-benchmark counts items), per polyio backend and peer. --instr rows
+benchmark counts items), per polyio backend and peer. File rows
+(file_bench-*.json): 4 KiB random reads/s per backend and of the pread and
+raw io_uring floors, per queue depth. --instr rows
 (instr-*.json, bench_instr.py): instructions per echoed message, the
 abstraction cost over the raw baseline, the ratios to libuv and Asio, and
 the issue's targets, met or missed.
@@ -158,7 +160,8 @@ def load_dir(directory):
         if kind != "instr":
             context = context or doc.get("context", {})
         kind = ("echo" if kind.endswith("echo_bench") else
-                "instr" if kind == "instr" else "runtime")
+                "instr" if kind == "instr" else
+                "file" if kind == "file_bench" else "runtime")
         kinds.setdefault(kind, {})[row] = runs(doc)
         if kind == "instr":
             context = context or doc.get("context", {})
@@ -168,7 +171,7 @@ def load_dir(directory):
 def skipped_rows(status, kind):
     """{row: reason} of the status lines for jobs of this kind."""
     prefix = {"echo": "echo_bench-", "runtime": "runtime_bench-",
-              "instr": "instr-"}[kind]
+              "instr": "instr-", "file": "file_bench-"}[kind]
     return {job[len(prefix):]: text for job, text in status.items()
             if job.startswith(prefix) and text.startswith("skipped")}
 
@@ -243,6 +246,51 @@ def runtime_table(runtime, skipped):
     print()
 
 
+# The file rows: which benchmark of which result file each row reads. The
+# raw binary holds both floors.
+FILE_BENCH = {"raw_pread": ("raw", "BM_RawPreadRead"),
+              "raw_io_uring": ("raw", "BM_RawIoUringRead")}
+
+
+def file_entry(files, row, depth):
+    """(result file's row, its entry for `depth` or None)."""
+    source, bench = FILE_BENCH.get(row, (row, "BM_PolyioFileRead"))
+    return source, files.get(source, {}).get(f"{bench}/qd:{depth}/real_time")
+
+
+def file_tables(files, skipped):
+    """Per queue depth: reads/s and MB/s of every backend and of the two
+    floors; each backend against the floor of its model (io_uring's own
+    reads against raw io_uring, the readiness backends' pool against the
+    pread loop)."""
+    rows_in_order = ordered([b for b in files if b != "raw"] +
+                            [b for b in skipped
+                             if b != "raw" and b not in files])
+    rows_in_order += list(FILE_BENCH)
+    for depth in (1, 32):
+        print(f"**4 KiB random reads, 256 MiB file in the page cache, "
+              f"queue depth {depth}**\n")
+        value = {}
+        for row in rows_in_order:
+            _, e = file_entry(files, row, depth)
+            if e and e.get("ops") and not e.get("error_occurred"):
+                value[row] = e
+        rows = []
+        for row in rows_in_order:
+            source, e = file_entry(files, row, depth)
+            if row not in value:
+                why = skipped.get(source, (e or {}).get("error_message",
+                                                        "no result"))
+                rows.append((row, "-", "-", "-", why))
+                continue
+            floor = value.get("raw_io_uring" if model_of(row) in COMPLETION
+                              else "raw_pread")
+            rows.append((row, fmt_rate(e["ops"]), f"{e['bytes'] / 1e6:.0f}",
+                         fmt_ratio(e["ops"] / floor["ops"] if floor
+                                   else None), ""))
+        print_table(("reader", "reads/s", "MB/s", "vs raw", ""), rows)
+
+
 def instr_targets(row, conns, value, cost):
     """'met', or which of the issue's targets the row misses and by how
     much; '' for rows without targets (raw baselines, peers)."""
@@ -312,6 +360,8 @@ def table(directory):
         echo_tables(kinds.get("echo", {}), skipped_rows(status, "echo"))
     if "runtime" in kinds:
         runtime_table(kinds["runtime"], skipped_rows(status, "runtime"))
+    if "file" in kinds or skipped_rows(status, "file"):
+        file_tables(kinds.get("file", {}), skipped_rows(status, "file"))
     if "instr" in kinds or skipped_rows(status, "instr"):
         instr_tables(kinds.get("instr", {}), skipped_rows(status, "instr"))
     for job, text in status.items():
