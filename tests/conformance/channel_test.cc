@@ -497,8 +497,11 @@ Task<absl::Status> CancelledReceiver(sync::mpsc::Receiver<int> rx,
 TEST_F(ConformanceTest, CancelledSendsAndReceivesLoseAndDoubleNothing) {
   SCOPED_TRACE(::testing::Message() << "seed " << kSeed);
   auto [tx, rx] = sync::mpsc::Channel<int>(2);
-  OtherThread other(
-      [&] { return CancelledReceiver(std::move(rx), kSeed + 1); });
+  // Named: clang 14 cannot capture a structured binding.
+  sync::mpsc::Receiver<int>& receiver = rx;
+  OtherThread other([&receiver] {
+    return CancelledReceiver(std::move(receiver), kSeed + 1);
+  });
   absl::Status s = rt().BlockOn(CancelledSender(std::move(tx), kSeed));
   EXPECT_TRUE(s.ok()) << s;
   absl::Status r = other.Join();

@@ -48,8 +48,12 @@ Task<size_t> ManySleeps(int n, uint32_t seed, bool check_order) {
         Spawn(SleepAndRecord(base + microseconds(offset_us(rng)), &log)));
   }
   for (auto& t : tasks) EXPECT_TRUE((co_await t).ok());
-  MutexLock lock(&log.mu);
-  const std::vector<Wakeup>& entries = log.entries;
+  // Every task is joined: a copy taken under the lock is the whole log.
+  std::vector<Wakeup> entries;
+  {
+    MutexLock lock(&log.mu);
+    entries = log.entries;
+  }
   for (size_t i = 0; i < entries.size(); ++i) {
     EXPECT_GE(entries[i].woke, entries[i].deadline)
         << "woke early, entry " << i;
