@@ -63,7 +63,9 @@ struct CacheHolder {
 };
 thread_local CacheHolder holder;
 
-size_t ClassOf(size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+[[maybe_unused]] size_t ClassOf(size_t size) {
+  return (size + kGranule - 1) / kGranule - 1;
+}
 
 }  // namespace
 
