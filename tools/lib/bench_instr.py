@@ -44,8 +44,8 @@ import time
 
 # Row order of the table; bench_report.py knows which raw baseline and which
 # peers each row is compared with. A row is run when BIN_DIR has its binary.
-ROWS = ["epoll", "poll", "io_uring", "auto", "raw_epoll", "raw_io_uring",
-        "asio_epoll", "asio_io_uring", "asio_coro", "libuv"]
+ROWS = ["epoll", "poll", "io_uring", "kqueue", "auto", "raw_epoll",
+        "raw_io_uring", "asio_epoll", "asio_io_uring", "asio_coro", "libuv"]
 CONNS = [1, 64, 1000]
 SIZES = [64]
 # Messages per run, per connection count: (small, big). The small run is

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 
-POLYIO = ["epoll", "poll", "io_uring", "auto"]
+POLYIO = ["epoll", "poll", "io_uring", "kqueue", "auto"]
 RAW = ["raw_epoll", "raw_io_uring"]
 PEERS = ["asio_epoll", "asio_io_uring", "asio_coro",  # echo
          "asio",                                        # runtime
