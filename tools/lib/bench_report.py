@@ -369,10 +369,14 @@ def table(directory):
             print(f"{job}: {text}")
 
 
-# Bar colours, in row order: polyio's backends in blues and greens, the raw
-# baselines in greys, the peers in warm colours.
-COLORS = ["#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#7f7f7f", "#c7c7c7",
-          "#d62728", "#ff7f0e", "#e377c2", "#bcbd22", "#8c564b", "#000000"]
+# Bar colours by row, so that a skipped row shifts no other colour:
+# polyio's backends in blues, greens and purples, the raw baselines in
+# greys, the peers in warm colours; black for a row not listed here.
+COLORS = {"epoll": "#1f77b4", "poll": "#2ca02c", "io_uring": "#17becf",
+          "kqueue": "#9467bd", "auto": "#393b79",
+          "raw_epoll": "#7f7f7f", "raw_io_uring": "#c7c7c7",
+          "asio_epoll": "#ff7f0e", "asio_io_uring": "#d62728",
+          "asio_coro": "#e377c2", "libuv": "#8c564b"}
 
 
 def chart(directory):
@@ -408,7 +412,7 @@ def chart(directory):
     script = f"""
 set terminal pngcairo noenhanced size 1400,700 font "DejaVu Sans,11"
 set output "{png}"
-array colors[{len(COLORS)}] = [{", ".join(f'"{c}"' for c in COLORS)}]
+array colors[{len(rows)}] = [{", ".join(f'"{COLORS.get(base_name(r), "#000000")}"' for r in rows)}]
 set title "TCP echo ping-pong on loopback: messages/s per server ({host}, {when})"
 set ylabel "thousand messages/s (higher is better)"
 set style data histograms
@@ -420,7 +424,7 @@ set grid ytics
 set yrange [0:*]
 set xtics nomirror
 plot for [i=2:{len(rows) + 1}] "{data}" using i:xtic(1) title columnheader(i) \\
-  lc rgb colors[(i - 2) % {len(COLORS)} + 1]
+  lc rgb colors[i - 1]
 """
     done = subprocess.run([gnuplot], input=script.encode(),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
