@@ -19,9 +19,10 @@ instructions (Ir) in each run gives
 where M is the exact number of messages the server echoed (instr_load
 reports it). Everything that is not per message — valgrind's start-up, the
 server's own start-up, accepting the connections, stopping — is the same in
-both runs and cancels. Both runs end the same way: instr_load waits until
-the server has answered every message in flight, then the server is stopped
-with every connection still open.
+both runs and cancels. Both runs end the same way: instr_load drives echo
+round trips in lockstep rounds (a message on every connection, then every
+reply) and stops at the end of a round, so nothing is in flight; then the
+server is stopped with every connection still open.
 
 Writes OUT_DIR/instr-<row>.json (Google Benchmark's JSON layout, so that
 bench_report.py table/compare read it like the other results; the figure is
