@@ -63,23 +63,28 @@ int32_t RunFileOp(OpKind kind, int fd, void* buf, size_t len, uint64_t offset) {
 
 // A read served from the page cache without a thread hop: preadv2 with
 // RWF_NOWAIT returns what is cached at once (possibly a short count) and
-// fails with EAGAIN where it would block on the disk. -EAGAIN also stands
-// for "not supported here" (older kernels, other filesystems, other OSes):
-// the caller then takes the blocking pool, as before.
-int32_t TryCachedRead(int fd, void* buf, size_t len, uint64_t offset) {
+// fails with EAGAIN where it would wait for the disk. Returns the bytes
+// read, or -1: the blocking pool must do it (not cached; or any error,
+// which the pool's pread then reports). Marks `file` when the flag is not
+// supported, so that later reads skip the attempt.
+int32_t TryCachedRead(internal::FileFd& file, void* buf, size_t len,
+                      uint64_t offset) {
 #if defined(__linux__) && defined(RWF_NOWAIT)
   iovec iov{buf, len};
   for (;;) {
-    ssize_t r = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+    ssize_t r = ::preadv2(file.fd.get(), &iov, 1, static_cast<off_t>(offset),
+                          RWF_NOWAIT);
     if (r >= 0) return static_cast<int32_t>(r);
     if (errno == EINTR) continue;
-    // EAGAIN: not cached; EOPNOTSUPP/EINVAL/ENOSYS: no RWF_NOWAIT here.
-    // Any real error (EBADF, EISDIR, ...) the pool's pread reports itself.
-    return -EAGAIN;
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+      file.no_inline_reads.store(true, std::memory_order_relaxed);
+    }
+    return -1;
   }
 #else
-  (void)fd, (void)buf, (void)len, (void)offset;
-  return -EAGAIN;
+  (void)buf, (void)len, (void)offset;
+  file.no_inline_reads.store(true, std::memory_order_relaxed);
+  return -1;
 #endif
 }
 
@@ -128,14 +133,15 @@ Poll<absl::StatusOr<size_t>> FileIoFuture::Poll(Context& cx) {
   } else {
     if (!started_) {
       if (cx.cancelled()) return Result(absl::CancelledError(NameOf(kind_)));
-      if (kind_ == OpKind::kPread) {
+      if (kind_ == OpKind::kPread &&
+          !file_->no_inline_reads.load(std::memory_order_relaxed)) {
         // Inline, so it takes budget as an I/O submission does: a loop over
         // a cached file still lets the worker's other tasks run.
         if (!cx.ConsumeBudget()) {
           cx.waker().WakeByRef();
           return kPending;
         }
-        res = TryCachedRead(op.fd, op.buf, op.len, op.offset);
+        res = TryCachedRead(*file_, op.buf, op.len, op.offset);
         if (res >= 0) return Result(static_cast<size_t>(res));
       }
       started_ = true;
@@ -157,8 +163,8 @@ Poll<absl::StatusOr<size_t>> FileIoFuture::Poll(Context& cx) {
 }
 
 File::File(UniqueFd fd, std::string path)
-    : file_(std::make_shared<internal::FileFd>(
-          internal::FileFd{std::move(fd), std::move(path)})) {
+    : file_(
+          std::make_shared<internal::FileFd>(std::move(fd), std::move(path))) {
   if (file_->path.empty()) file_->path = absl::StrCat("fd ", file_->fd.get());
 }
 

@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -63,8 +64,13 @@ namespace internal {
 
 // The fd and the name errors use, shared by a File and its futures.
 struct FileFd {
+  FileFd(UniqueFd f, std::string p) : fd(std::move(f)), path(std::move(p)) {}
   UniqueFd fd;
   std::string path;
+  // Set once preadv2(RWF_NOWAIT) turned out unsupported for this file (an
+  // old kernel, a filesystem without it): its reads go straight to the
+  // blocking pool from then on, without a failing syscall first.
+  std::atomic<bool> no_inline_reads{false};
 };
 
 }  // namespace internal
