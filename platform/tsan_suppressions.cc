@@ -17,10 +17,10 @@
 //   close() that ends the kqueue: that is how the emulation notices a closed
 //   kqueue (there, the kqueue fd is not a kernel object). Native kqueue has
 //   no such thread.
-// - Debian's Abseil is built without TSan, so TSan sees absl's StrError only
-//   through its strerror_r interceptor, which marks glibc's shared message
-//   strings as written: two threads formatting an errno into a Status at once
-//   (e.g. two failed connects) were reported as a race on those strings.
+// - Debian's Abseil is built without TSan. A race was reported once inside
+//   absl's StrError (reached from absl::ErrnoToStatus, two threads turning an
+//   errno into a Status at once), in code TSan sees only through glibc's
+//   strerror_r interceptor; our code shares nothing there.
 extern "C" const char* __tsan_default_suppressions() {
   return "race:libkqueue.so\n"
          "race:absl::base_internal::StrError\n";

@@ -260,33 +260,28 @@ def file_entry(files, row, depth):
 
 def file_tables(files, skipped):
     """Per queue depth: reads/s and MB/s of every backend and of the two
-    floors; each backend against the floor of its model (io_uring's own
-    reads against raw io_uring, the readiness backends' pool against the
-    pread loop)."""
+    floors; each backend against the floor of its model (io_uring's reads
+    against raw io_uring, the readiness backends' against the pread loop)."""
     rows_in_order = ordered([b for b in files if b != "raw"] +
                             [b for b in skipped
                              if b != "raw" and b not in files])
     rows_in_order += list(FILE_BENCH)
+    ok = lambda e: e and e.get("ops") and not e.get("error_occurred")
     for depth in (1, 32):
         print(f"**4 KiB random reads, 256 MiB file in the page cache, "
               f"queue depth {depth}**\n")
-        value = {}
-        for row in rows_in_order:
-            _, e = file_entry(files, row, depth)
-            if e and e.get("ops") and not e.get("error_occurred"):
-                value[row] = e
+        found = {row: file_entry(files, row, depth) for row in rows_in_order}
         rows = []
-        for row in rows_in_order:
-            source, e = file_entry(files, row, depth)
-            if row not in value:
+        for row, (source, e) in found.items():
+            if not ok(e):
                 why = skipped.get(source, (e or {}).get("error_message",
                                                         "no result"))
                 rows.append((row, "-", "-", "-", why))
                 continue
-            floor = value.get("raw_io_uring" if model_of(row) in COMPLETION
-                              else "raw_pread")
+            _, floor = found["raw_io_uring" if model_of(row) in COMPLETION
+                             else "raw_pread"]
             rows.append((row, fmt_rate(e["ops"]), f"{e['bytes'] / 1e6:.0f}",
-                         fmt_ratio(e["ops"] / floor["ops"] if floor
+                         fmt_ratio(e["ops"] / floor["ops"] if ok(floor)
                                    else None), ""))
         print_table(("reader", "reads/s", "MB/s", "vs raw", ""), rows)
 
