@@ -30,7 +30,8 @@ Driver::Driver(std::unique_ptr<Backend> backend)
       timers_(Now()),
       executor_(new LocalExecutor(&WakeBackend, backend_.get())),
       spawner_(executor_),
-      requests_(&WakeBackend, backend_.get()) {}
+      requests_(&WakeBackend, backend_.get()),
+      anchor_(new DriverAnchor(this)) {}
 
 Driver::~Driver() {
   Enter scope(this);
@@ -46,6 +47,9 @@ Driver::~Driver() {
   RunQueue late = requests_.Close();
   while (Runnable* r = late.Pop()) r->run(r);
   executor_->Unref();
+  // Last: sockets closed by the frames destroyed above still reach it.
+  anchor_->Orphan();
+  anchor_->Unref();
 }
 
 void Driver::DrainOperations() {

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "backends/selected.h"
+#include "runtime/driver_anchor.h"
 #include "runtime/local_executor.h"
 #include "runtime/remote_queue.h"
 #include "runtime/task_scheduler.h"
@@ -70,6 +71,8 @@ class Driver {
   };
 
   Backend& backend() { return *backend_; }
+  // Outlives the driver; says whether it still exists (driver_anchor.h).
+  DriverAnchor* anchor() { return anchor_; }
   TimerWheel& timers() { return timers_; }
   // This thread's executor: SpawnLocal, EventLoop::Post.
   LocalExecutor& executor() { return *executor_; }
@@ -130,6 +133,7 @@ class Driver {
   TaskScheduler* spawner_;
   RemoteQueue requests_;
   std::atomic<std::thread::id> owner_{};
+  DriverAnchor* anchor_;  // one reference; orphaned by the destructor
 };
 
 template <class Fn>

@@ -7,51 +7,50 @@
 // first operation: on the multi-thread runtime an accepted connection thus
 // lives on the worker whose task first reads it, not on the listener's.
 //
-// Thread-safe: Get and Forget may race (two tasks reading and writing one
-// stream from two workers); the first binding wins.
+// The home is held through the driver's anchor (driver_anchor.h), so that
+// forgetting an fd after the driver was destroyed — a socket that outlived
+// its Runtime, which the headers forbid — stops the program with a message
+// naming the object, instead of reaching into freed memory.
+//
+// Thread-safety: Get and Forget may race (two tasks reading and writing one
+// stream from two workers); the first binding wins. Not movable: it lives in
+// an FdHandle (fd_handle.h), which does not move.
 #ifndef POLYIO_RUNTIME_IO_HOME_DRIVER_H_
 #define POLYIO_RUNTIME_IO_HOME_DRIVER_H_
 
 #include <atomic>
 
 #include "runtime/driver.h"
+#include "runtime/driver_anchor.h"
 
 namespace polyio {
 
 class HomeDriver {
  public:
-  explicit HomeDriver(Driver* driver = nullptr) : driver_(driver) {}
-  HomeDriver(HomeDriver&& other) noexcept
-      : driver_(other.driver_.exchange(nullptr, std::memory_order_acq_rel)) {}
-  HomeDriver& operator=(HomeDriver&& other) noexcept {
-    driver_.store(other.driver_.exchange(nullptr, std::memory_order_acq_rel),
-                  std::memory_order_release);
-    return *this;
-  }
+  // Bound to `driver` already (it knows the fd), or unbound (null).
+  explicit HomeDriver(Driver* driver = nullptr);
+  HomeDriver(const HomeDriver&) = delete;
+  HomeDriver& operator=(const HomeDriver&) = delete;
+  ~HomeDriver();
 
-  // The home, bound now to the calling thread's driver if it had none.
+  // The home, bound now to the calling thread's driver if it had none;
+  // null when unbound and the thread runs no driver.
   Driver* Get() {
-    Driver* home = driver_.load(std::memory_order_acquire);
-    if (home != nullptr) return home;
-    Driver* current = Driver::Current();
-    if (current == nullptr) return nullptr;
-    if (driver_.compare_exchange_strong(home, current,
-                                        std::memory_order_acq_rel)) {
-      return current;
+    if (DriverAnchor* home = anchor_.load(std::memory_order_acquire)) {
+      return home->driver();
     }
-    return home;  // another thread bound it first
+    return Bind();
   }
 
   // Before closing `fd`: its pending operations complete with -ECANCELED
-  // and the home's backend drops it. No-op if no operation ever ran.
-  void Forget(int fd) {
-    Driver* home = driver_.load(std::memory_order_acquire);
-    if (home == nullptr) return;
-    home->RunOnDriverThread([home, fd] { home->backend().Forget(fd); });
-  }
+  // and the home's backend drops it. No-op if no operation ever ran. Stops
+  // the program, naming `owner` ("TcpStream"), if the home driver is gone.
+  void Forget(int fd, const char* owner);
 
  private:
-  std::atomic<Driver*> driver_;
+  Driver* Bind();
+
+  std::atomic<DriverAnchor*> anchor_{nullptr};
 };
 
 }  // namespace polyio

@@ -16,7 +16,7 @@ IoFuture* FromOp(Operation* op, size_t offset) {
 }  // namespace
 
 IoFuture::IoFuture(IoFuture&& other) noexcept
-    : op_(other.op_), driver_(other.driver_) {
+    : op_(other.op_), driver_(other.driver_), fd_source_(other.fd_source_) {
   if (other.submitted_) {
     std::fprintf(stderr, "polyio: IoFuture moved after its first poll\n");
     std::abort();
@@ -38,6 +38,7 @@ void IoFuture::OnComplete(Operation* op) {
 void IoFuture::SubmitOnDriverThread(Runnable* r) {
   IoFuture* self = reinterpret_cast<IoFuture*>(
       reinterpret_cast<char*>(r) - offsetof(IoFuture, remote_submit_));
+  self->TakeFd();
   if (self->driver_->backend().Submit(&self->op_)) OnComplete(&self->op_);
 }
 
@@ -72,6 +73,7 @@ Poll<int32_t> IoFuture::Submit(Context& cx) {
   if (driver_ == current) {
     // The common path: completions are delivered on this thread only, so
     // nothing races with the stores below.
+    TakeFd();
     if (driver_->backend().Submit(&op_)) return op_.res;
     in_flight_.store(true, std::memory_order_relaxed);
     waker_.Register(cx.waker());

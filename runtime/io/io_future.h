@@ -32,6 +32,7 @@
 #define POLYIO_RUNTIME_IO_IO_FUTURE_H_
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 
 #include "backends/operation.h"
@@ -56,10 +57,17 @@ class IoFuture {
 
   // The operation to fill in before the first poll.
   Operation& op() { return op_; }
+  const Operation& op() const { return op_; }
   // The driver to submit to (before the first poll); null: the current one.
   void set_driver(Driver* driver) { driver_ = driver; }
   // The driver it was submitted to (after the first poll).
   Driver* driver() const { return driver_; }
+  // Where to read op().fd from, at the moment the operation is handed to
+  // the backend on the driver's thread (before the first poll): a stream's
+  // FdHandle, whose number turns -1 at Close (fd_handle.h). The backend then
+  // completes the operation with -EBADF instead of touching whatever has
+  // that number by now.
+  void set_fd_source(const std::atomic<int>* source) { fd_source_ = source; }
 
   polyio::Poll<int32_t> PollResult(Context& cx) {
     if (!submitted_) return Submit(cx);
@@ -71,12 +79,28 @@ class IoFuture {
   // same operation again.
   void Reset() { submitted_ = false; }
 
+  // For a future that stops waiting without taking the result: cancels the
+  // operation if it is in flight and waits for its completion. Returns its
+  // result — the real one if it won the race with the cancel — or
+  // -ECANCELED when it never reached the backend.
+  int32_t Abandon() {
+    if (!submitted_) return -ECANCELED;
+    if (in_flight_.load(std::memory_order_acquire)) CancelAndWait();
+    return op_.res;
+  }
+
  private:
   static void OnComplete(Operation* op);
   static void SubmitOnDriverThread(Runnable* r);
   polyio::Poll<int32_t> Submit(Context& cx);
   polyio::Poll<int32_t> PollInFlight(Context& cx);
   void CancelAndWait();
+  // Driver thread, just before Submit.
+  void TakeFd() {
+    if (fd_source_ != nullptr) {
+      op_.fd = fd_source_->load(std::memory_order_acquire);
+    }
+  }
 
   Operation op_;
   // Set at submission, cleared (release) by the completion: the result in
@@ -85,6 +109,7 @@ class IoFuture {
   bool submitted_ = false;
   bool cancel_requested_ = false;
   Driver* driver_ = nullptr;
+  const std::atomic<int>* fd_source_ = nullptr;
   AtomicWaker waker_;
   Runnable remote_submit_{&SubmitOnDriverThread, &SubmitOnDriverThread};
 };

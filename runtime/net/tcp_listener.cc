@@ -19,33 +19,58 @@ bool OutOfResources(int err) {
 
 }  // namespace
 
-AcceptFuture::AcceptFuture(int listen_fd, Driver* driver)
-    : listen_fd_(listen_fd) {
-  io_.set_driver(driver);
+AcceptFuture::AcceptFuture(RefPtr<FdHandle> listener)
+    : listener_(std::move(listener)) {
+  if (!listener_) return;
+  io_.set_driver(listener_->home());
+  io_.set_fd_source(listener_->fd_source());
   PrepareAccept();
 }
 
 AcceptFuture::AcceptFuture(AcceptFuture&& other) noexcept
-    : listen_fd_(other.listen_fd_) {
+    : listener_(std::move(other.listener_)) {
+  if (!listener_) return;
   io_.set_driver(other.io_.driver());
+  io_.set_fd_source(listener_->fd_source());
   PrepareAccept();
+}
+
+AcceptFuture::~AcceptFuture() {
+  if (!submitted_) return;
+  // An accept that completed unseen: its connection waits for the next.
+  int32_t fd = io_.Abandon();
+  if (fd >= 0) listener_->KeepFd(UniqueFd(fd));
 }
 
 void AcceptFuture::PrepareAccept() {
   Operation& op = io_.op();
   op.kind = OpKind::kAccept;
-  op.fd = listen_fd_;
   op.addr = reinterpret_cast<sockaddr*>(&peer_);
   peer_len_ = sizeof(peer_);
   op.addrlen_out = &peer_len_;
 }
 
+Poll<absl::StatusOr<TcpStream>> AcceptFuture::Accepted(Context& cx,
+                                                       UniqueFd fd) {
+  using Result = absl::StatusOr<TcpStream>;
+  if (cx.cancelled()) {
+    listener_->KeepFd(std::move(fd));
+    return Result(absl::CancelledError(
+        "accept: cancelled; the connection it accepted is kept for the "
+        "next accept"));
+  }
+  backoff_ = Duration::zero();
+  // Its home is bound by its first operation (io/home_driver.h).
+  return Result(TcpStream(std::move(fd)));
+}
+
 Poll<absl::StatusOr<TcpStream>> AcceptFuture::Poll(Context& cx) {
   using Result = absl::StatusOr<TcpStream>;
-  if (listen_fd_ < 0) {
+  auto closed = [] {
     return Result(
         absl::FailedPreconditionError("accept: the listener is closed"));
-  }
+  };
+  if (!listener_) return closed();
   for (;;) {
     if (backoff_sleep_) {
       polyio::Poll<absl::Status> slept = backoff_sleep_->Poll(cx);
@@ -53,16 +78,30 @@ Poll<absl::StatusOr<TcpStream>> AcceptFuture::Poll(Context& cx) {
       backoff_sleep_.reset();
       if (!slept.value().ok()) return Result(slept.value());
     }
+    if (!submitted_) {
+      if (listener_->closed()) return closed();
+      if (listener_->has_kept_fd()) {
+        if (cx.cancelled()) {
+          return Result(absl::CancelledError("accept: cancelled"));
+        }
+        return Result(TcpStream(listener_->TakeKeptFd()));
+      }
+      submitted_ = true;
+    }
     polyio::Poll<int32_t> res = io_.PollResult(cx);
     if (res.pending()) return kPending;
+    submitted_ = false;
     int32_t fd = res.value();
-    if (fd >= 0) {
-      backoff_ = Duration::zero();
-      // Its home is bound by its first operation (io/home_driver.h).
-      return Result(TcpStream(UniqueFd(fd)));
-    }
+    if (fd >= 0) return Accepted(cx, UniqueFd(fd));
     io_.Reset();
     PrepareAccept();
+    if (listener_->closed()) {
+      if (fd == -ECANCELED) {
+        return Result(
+            absl::CancelledError("accept: cancelled: the listener was closed"));
+      }
+      return closed();
+    }
     if (fd == -ECONNABORTED || fd == -EPROTO) continue;
     if (OutOfResources(-fd)) {
       backoff_ = backoff_ == Duration::zero()
@@ -71,7 +110,7 @@ Poll<absl::StatusOr<TcpStream>> AcceptFuture::Poll(Context& cx) {
       backoff_sleep_.emplace(Now() + backoff_);
       continue;
     }
-    return Result(ResultError(fd, "accept", listen_fd_));
+    return Result(ResultError(fd, "accept", io_.op().fd));
   }
 }
 
@@ -86,24 +125,21 @@ absl::StatusOr<TcpListener> TcpListener::Bind(const SocketAddress& addr,
 TcpListener& TcpListener::operator=(TcpListener&& other) noexcept {
   if (this != &other) {
     Close();
-    fd_ = std::move(other.fd_);
-    home_ = std::move(other.home_);
+    handle_ = std::move(other.handle_);
   }
   return *this;
 }
 
 absl::StatusOr<SocketAddress> TcpListener::LocalAddress() const {
-  if (!fd_) {
+  if (fd() < 0) {
     return absl::FailedPreconditionError(
         "local address: the listener is closed");
   }
-  return polyio::LocalAddress(fd_.get());
+  return polyio::LocalAddress(fd());
 }
 
 void TcpListener::Close() {
-  if (!fd_) return;
-  home_.Forget(fd_.get());
-  fd_.Reset();
+  if (handle_) handle_->Close().IgnoreError();
 }
 
 }  // namespace polyio

@@ -13,7 +13,8 @@
 // Connections that die in the backlog (ECONNABORTED) are skipped. Other
 // errors are returned.
 //
-// Same threading and lifetime rules as TcpStream. Move-only.
+// Same threading, Close and lifetime rules as TcpStream ("polyio: a
+// TcpListener was closed after the Runtime ..."). Move-only.
 #ifndef POLYIO_RUNTIME_NET_TCP_LISTENER_H_
 #define POLYIO_RUNTIME_NET_TCP_LISTENER_H_
 
@@ -23,26 +24,34 @@
 
 #include "absl/status/statusor.h"
 #include "platform/clock.h"
+#include "platform/ref_ptr.h"
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
 #include "runtime/driver.h"
+#include "runtime/io/fd_handle.h"
 #include "runtime/io/io_future.h"
 #include "runtime/net/tcp_stream.h"
 #include "runtime/time/sleep.h"
 
 namespace polyio {
 
+// Future of Accept. Cancel-safe: a connection the kernel accepted while the
+// Accept was being cancelled (io_uring) is kept by the listener and
+// returned by its next Accept, never closed under its client.
 class AcceptFuture {
  public:
-  AcceptFuture(int listen_fd, Driver* driver);
-  AcceptFuture(AcceptFuture&& other) noexcept;
+  explicit AcceptFuture(RefPtr<FdHandle> listener);
+  AcceptFuture(AcceptFuture&& other) noexcept;  // only before the first poll
+  ~AcceptFuture();
   polyio::Poll<absl::StatusOr<TcpStream>> Poll(Context& cx);
 
  private:
   void PrepareAccept();
+  polyio::Poll<absl::StatusOr<TcpStream>> Accepted(Context& cx, UniqueFd fd);
 
-  int listen_fd_;
+  RefPtr<FdHandle> listener_;
   IoFuture io_;
+  bool submitted_ = false;  // io_ holds a result nobody has taken yet
   sockaddr_storage peer_;
   socklen_t peer_len_ = sizeof(sockaddr_storage);
   std::optional<SleepFuture> backoff_sleep_;
@@ -68,16 +77,19 @@ class TcpListener {
   TcpListener& operator=(TcpListener&& other) noexcept;
   ~TcpListener() { Close(); }
 
-  AcceptFuture Accept() { return AcceptFuture(fd_.get(), home_.Get()); }
+  AcceptFuture Accept() { return AcceptFuture(handle_); }
   absl::StatusOr<SocketAddress> LocalAddress() const;
+  // Ends a pending Accept (CancelledError) and closes the socket; Accept
+  // futures made earlier fail from now on (FailedPrecondition). Idempotent.
   void Close();
-  int fd() const { return fd_.get(); }
+  // The fd, or -1 once closed.
+  int fd() const { return handle_ ? handle_->fd() : -1; }
 
  private:
-  explicit TcpListener(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit TcpListener(UniqueFd fd)
+      : handle_(FdHandle::Make(std::move(fd), nullptr, "TcpListener")) {}
 
-  UniqueFd fd_;
-  HomeDriver home_;
+  RefPtr<FdHandle> handle_;
 };
 
 }  // namespace polyio

@@ -15,19 +15,66 @@ absl::Status Closed(const char* op) {
       absl::StrCat(op, ": the stream is closed"));
 }
 
+// An operation that failed with `res`: a closed stream says so, whatever
+// errno the backend saw (-EBADF for a number cleared before submission,
+// -ECANCELED for an operation ended by Close).
+absl::Status OperationError(const FdHandle& handle, int32_t res, const char* op,
+                            int fd) {
+  if (handle.closed()) {
+    if (res == -ECANCELED) {
+      return absl::CancelledError(
+          absl::StrCat(op, ": cancelled: the stream was closed"));
+    }
+    return Closed(op);
+  }
+  return ResultError(res, op, fd);
+}
+
 }  // namespace
 
-absl::StatusOr<size_t> TransferFuture::Error(const Operation& op, int32_t res) {
-  const char* what = op.kind == OpKind::kRecv ? "read" : "write";
-  if (op.fd < 0) return Closed(what);
-  return ResultError(res, what, op.fd);
+absl::StatusOr<size_t> ReadFuture::Closed() const {
+  return polyio::Closed("read");
+}
+
+absl::StatusOr<size_t> ReadFuture::Error(int32_t res) const {
+  return OperationError(*handle_, res, "read", io_.op().fd);
+}
+
+absl::StatusOr<size_t> ReadFuture::KeepCancelled(int32_t n) {
+  handle_->KeepBytes(buf_.first(static_cast<size_t>(n)));
+  return absl::CancelledError(
+      absl::StrCat("read: cancelled; the ", n,
+                   " bytes it received are kept for the next read"));
+}
+
+void ReadFuture::KeepUnseen(int32_t res) {
+  if (res > 0) handle_->KeepBytes(buf_.first(static_cast<size_t>(res)));
+}
+
+Poll<absl::StatusOr<size_t>> ReadFuture::FromKept(Context& cx) {
+  using Result = absl::StatusOr<size_t>;
+  if (cx.cancelled()) return Result(absl::CancelledError("read: cancelled"));
+  if (!cx.ConsumeBudget()) {
+    cx.waker().WakeByRef();
+    return kPending;
+  }
+  state_ = State::kDone;
+  return Result(handle_->TakeKeptBytes(buf_));
+}
+
+absl::StatusOr<size_t> WriteFuture::Closed() const {
+  return polyio::Closed("write");
+}
+
+absl::StatusOr<size_t> WriteFuture::Error(int32_t res) const {
+  return OperationError(*handle_, res, "write", io_.op().fd);
 }
 
 Poll<absl::Status> WriteAllFuture::Poll(Context& cx) {
   Operation& op = io_.op();
   while (written_ < buf_.size()) {
     absl::Status error;
-    if (op.fd < 0) {
+    if (!handle_ || handle_->closed()) {
       error = Closed("write");
     } else {
       polyio::Poll<int32_t> res = io_.PollResult(cx);
@@ -40,7 +87,7 @@ Poll<absl::Status> WriteAllFuture::Poll(Context& cx) {
         op.len = buf_.size() - written_;
         continue;
       }
-      error = ResultError(res.value(), "write", op.fd);
+      error = OperationError(*handle_, res.value(), "write", op.fd);
     }
     return absl::Status(error.code(),
                         absl::StrCat(error.message(), " (wrote ", written_,
@@ -65,55 +112,55 @@ Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {
   if (res.pending()) return kPending;
   // The driver the connect went to: the backend may have registered the fd.
   Driver* driver = io_.driver();
+  TcpStream stream(std::move(fd_), driver);
   if (res.value() < 0) {
-    HomeDriver(driver).Forget(fd_.get());
-    fd_.Reset();
+    stream.Close().IgnoreError();
     return Result(absl::ErrnoToStatus(
         -res.value(), absl::StrCat("connect ", addr_.ToString())));
   }
-  return Result(TcpStream(std::move(fd_), driver));
+  return Result(std::move(stream));
+}
+
+ConnectFuture::~ConnectFuture() {
+  if (!fd_) return;
+  io_.Abandon();
+  TcpStream(std::move(fd_), io_.driver()).Close().IgnoreError();
 }
 
 TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
   if (this != &other) {
     Close().IgnoreError();
-    fd_ = std::move(other.fd_);
-    home_ = std::move(other.home_);
+    handle_ = std::move(other.handle_);
   }
   return *this;
 }
 
 absl::Status TcpStream::ShutdownWrite() {
-  if (!fd_) return Closed("shutdown");
-  if (::shutdown(fd_.get(), SHUT_WR) < 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("shutdown fd ", fd_.get()));
+  if (!is_open()) return Closed("shutdown");
+  if (::shutdown(fd(), SHUT_WR) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("shutdown fd ", fd()));
   }
   return absl::OkStatus();
 }
 
 absl::Status TcpStream::SetNoDelay(bool on) {
-  if (!fd_) return Closed("set TCP_NODELAY");
-  return polyio::SetNoDelay(fd_.get(), on);
+  if (!is_open()) return Closed("set TCP_NODELAY");
+  return polyio::SetNoDelay(fd(), on);
 }
 
 absl::StatusOr<SocketAddress> TcpStream::LocalAddress() const {
-  if (!fd_) return Closed("local address");
-  return polyio::LocalAddress(fd_.get());
+  if (!is_open()) return Closed("local address");
+  return polyio::LocalAddress(fd());
 }
 
 absl::StatusOr<SocketAddress> TcpStream::PeerAddress() const {
-  if (!fd_) return Closed("peer address");
-  return polyio::PeerAddress(fd_.get());
+  if (!is_open()) return Closed("peer address");
+  return polyio::PeerAddress(fd());
 }
 
 absl::Status TcpStream::Close() {
-  if (!fd_) return absl::OkStatus();
-  home_.Forget(fd_.get());
-  int fd = fd_.Release();
-  if (::close(fd) < 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("close fd ", fd));
-  }
-  return absl::OkStatus();
+  if (!handle_) return absl::OkStatus();
+  return handle_->Close();
 }
 
 }  // namespace polyio

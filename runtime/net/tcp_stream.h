@@ -7,15 +7,38 @@
 // Errors name the call and its argument ("connect 127.0.0.1:9: Connection
 // refused", "read fd 7: Connection reset by peer"). End of stream is a read of
 // 0 bytes, not an error. Writing to a reset peer is an error, never SIGPIPE.
-// A stream used after Close() reports FailedPrecondition.
 //
-// A stream belongs to the driver it was made on: it is created, used and
-// destroyed on that driver's thread, and must not outlive its runtime.
-// Closing (or destroying) the stream completes every operation still pending
-// on it with an error (CancelledError).
+// Close. Close() (or destroying the stream) ends every operation still
+// pending on it with CancelledError ("... the stream was closed"), and every
+// future made from the stream and awaited afterwards fails with
+// FailedPrecondition ("read: the stream is closed"). A future never touches
+// the fd number after Close, even if the kernel has given that number to
+// another connection meanwhile (io/fd_handle.h).
 //
-// One read and one write may be pending at once (from two tasks). Move-only.
-// Thread-compatible.
+// Cancellation (docs/cancellation.md) — what a cancelled future does to the
+// data, on every backend:
+// - Read is cancel-safe: cancelling it (JoinHandle::Abort, a Timeout that
+//   expires, losing a WhenAny/Select, dropping the future) loses no byte.
+//   A read that the kernel completed anyway while it was being cancelled
+//   reports CancelledError and keeps its bytes in the stream: the next Read
+//   returns them first. (On epoll, poll and kqueue the bytes simply stay in
+//   the socket; io_uring takes them out, and the stream keeps them.)
+// - Write is not: a write cancelled while in flight may have sent some or
+//   all of its bytes (io_uring sends them when the kernel reaches the
+//   operation). Awaited to its end, it reports the bytes written if any
+//   were, else CancelledError; a dropped Write future cannot say.
+// - WriteAll is not: cancelled, it fails with CancelledError saying how many
+//   bytes were written first ("... (wrote 4096 of 65536 bytes)").
+// - Connect is not, in the sense that a cancelled connect gives no stream;
+//   nothing is left behind (the socket is closed).
+//
+// Threads and lifetime: a stream and its futures may be used from any task
+// on any worker; operations go to the stream's home driver
+// (io/home_driver.h). A stream must be closed or destroyed before its
+// Runtime: afterwards the program stops with "polyio: a TcpStream was closed
+// after the Runtime ...". One read and one write may be pending at once
+// (from two tasks). Move-only. Thread-compatible: the stream object itself
+// is used by one task at a time.
 #ifndef POLYIO_RUNTIME_NET_TCP_STREAM_H_
 #define POLYIO_RUNTIME_NET_TCP_STREAM_H_
 
@@ -26,10 +49,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "platform/ref_ptr.h"
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
 #include "runtime/driver.h"
-#include "runtime/io/home_driver.h"
+#include "runtime/io/fd_handle.h"
 #include "runtime/io/io_future.h"
 #include "runtime/poll.h"
 #include "runtime/task.h"
@@ -38,35 +62,93 @@ namespace polyio {
 
 class TcpStream;
 
-// Future of a byte count: Read and Write. Defined here, inline: it is the
-// hot path of every stream, and a call less per operation shows.
-class TransferFuture {
+// Future of Read: the bytes read, 0 at end of stream. Cancel-safe (above).
+// Inline: it is the hot path of every stream.
+class ReadFuture {
  public:
-  TransferFuture(OpKind kind, int fd, void* buf, size_t len, Driver* driver) {
-    io_.set_driver(driver);
+  ReadFuture(RefPtr<FdHandle> handle, absl::Span<char> buf)
+      : handle_(std::move(handle)), buf_(buf) {
+    if (!handle_) return;
+    io_.set_driver(handle_->home());
+    io_.set_fd_source(handle_->fd_source());
     Operation& op = io_.op();
-    op.kind = kind;
-    op.fd = fd;
-    op.buf = buf;
-    op.len = len;
+    op.kind = OpKind::kRecv;
+    op.buf = buf.data();
+    op.len = buf.size();
+  }
+  ReadFuture(ReadFuture&&) = default;  // only before the first poll
+  // A read that completed unseen (the future was dropped) keeps its bytes
+  // in the stream.
+  ~ReadFuture() {
+    if (state_ == State::kSubmitted) KeepUnseen(io_.Abandon());
   }
 
   polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx) {
-    const Operation& op = io_.op();
-    if (op.fd < 0) return Error(op, 0);
-    // An empty transfer is done before it starts, as tokio's is: asking the
-    // kernel would wait for data that the caller has no room for.
-    if (op.len == 0) return absl::StatusOr<size_t>(0);
+    if (state_ == State::kIdle) {
+      if (!handle_ || handle_->closed()) return Closed();
+      // An empty read is done before it starts, as tokio's is: asking the
+      // kernel would wait for data that the caller has no room for.
+      if (buf_.empty()) return absl::StatusOr<size_t>(0);
+      if (handle_->has_kept_bytes()) return FromKept(cx);
+      state_ = State::kSubmitted;
+    }
     polyio::Poll<int32_t> res = io_.PollResult(cx);
     if (res.pending()) return kPending;
-    if (res.value() < 0) return Error(op, res.value());
+    state_ = State::kDone;
+    const int32_t n = res.value();
+    if (n > 0 && cx.cancelled()) return KeepCancelled(n);
+    if (n < 0) return Error(n);
+    return absl::StatusOr<size_t>(static_cast<size_t>(n));
+  }
+
+ private:
+  enum class State : uint8_t { kIdle, kSubmitted, kDone };
+
+  absl::StatusOr<size_t> Closed() const;
+  absl::StatusOr<size_t> Error(int32_t res) const;
+  // The bytes a cancelled read received go to the stream.
+  absl::StatusOr<size_t> KeepCancelled(int32_t n);
+  void KeepUnseen(int32_t res);
+  polyio::Poll<absl::StatusOr<size_t>> FromKept(Context& cx);
+
+  RefPtr<FdHandle> handle_;
+  absl::Span<char> buf_;
+  State state_ = State::kIdle;
+  IoFuture io_;
+};
+
+// Future of Write: the bytes written (possibly fewer than asked).
+class WriteFuture {
+ public:
+  WriteFuture(RefPtr<FdHandle> handle, absl::Span<const char> buf)
+      : handle_(std::move(handle)) {
+    if (!handle_) return;
+    io_.set_driver(handle_->home());
+    io_.set_fd_source(handle_->fd_source());
+    Operation& op = io_.op();
+    op.kind = OpKind::kSend;
+    op.buf = const_cast<char*>(buf.data());
+    op.len = buf.size();
+  }
+
+  polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx) {
+    if (!started_) {
+      if (!handle_ || handle_->closed()) return Closed();
+      if (io_.op().len == 0) return absl::StatusOr<size_t>(0);
+      started_ = true;
+    }
+    polyio::Poll<int32_t> res = io_.PollResult(cx);
+    if (res.pending()) return kPending;
+    if (res.value() < 0) return Error(res.value());
     return absl::StatusOr<size_t>(static_cast<size_t>(res.value()));
   }
 
  private:
-  // The stream was closed (res 0), or the operation failed with `res`.
-  static absl::StatusOr<size_t> Error(const Operation& op, int32_t res);
+  absl::StatusOr<size_t> Closed() const;
+  absl::StatusOr<size_t> Error(int32_t res) const;
 
+  RefPtr<FdHandle> handle_;
+  bool started_ = false;
   IoFuture io_;
 };
 
@@ -76,18 +158,20 @@ class TransferFuture {
 // suspending, so it is worth not allocating a frame for each.
 class WriteAllFuture {
  public:
-  WriteAllFuture(int fd, absl::Span<const char> buf, Driver* driver)
-      : buf_(buf) {
-    io_.set_driver(driver);
+  WriteAllFuture(RefPtr<FdHandle> handle, absl::Span<const char> buf)
+      : handle_(std::move(handle)), buf_(buf) {
+    if (!handle_) return;
+    io_.set_driver(handle_->home());
+    io_.set_fd_source(handle_->fd_source());
     Operation& op = io_.op();
     op.kind = OpKind::kSend;
-    op.fd = fd;
     op.buf = const_cast<char*>(buf.data());
     op.len = buf.size();
   }
   polyio::Poll<absl::Status> Poll(Context& cx);
 
  private:
+  RefPtr<FdHandle> handle_;
   absl::Span<const char> buf_;
   size_t written_ = 0;
   IoFuture io_;
@@ -97,6 +181,10 @@ class WriteAllFuture {
 class ConnectFuture {
  public:
   explicit ConnectFuture(const SocketAddress& addr) : addr_(addr) {}
+  ConnectFuture(ConnectFuture&&) = default;  // only before the first poll
+  // Dropped mid-connect: the socket is forgotten by the backend that may
+  // have registered it, then closed.
+  ~ConnectFuture();
   polyio::Poll<absl::StatusOr<TcpStream>> Poll(Context& cx);
 
  private:
@@ -111,9 +199,8 @@ class TcpStream {
   // already knows the fd (io/home_driver.h); null: bound at the first
   // operation.
   explicit TcpStream(UniqueFd fd, Driver* driver = nullptr)
-      : fd_(std::move(fd)), home_(driver) {}
-  TcpStream(TcpStream&& other) noexcept
-      : fd_(std::move(other.fd_)), home_(std::move(other.home_)) {}
+      : handle_(FdHandle::Make(std::move(fd), driver, "TcpStream")) {}
+  TcpStream(TcpStream&& other) noexcept = default;
   TcpStream& operator=(TcpStream&& other) noexcept;
   ~TcpStream() { Close().IgnoreError(); }
 
@@ -122,19 +209,14 @@ class TcpStream {
   }
 
   // Reads at most buf.size() bytes; 0 means the peer closed its side.
-  TransferFuture Read(absl::Span<char> buf) {
-    return TransferFuture(OpKind::kRecv, fd_.get(), buf.data(), buf.size(),
-                          home_.Get());
-  }
+  ReadFuture Read(absl::Span<char> buf) { return ReadFuture(handle_, buf); }
   // Writes at most buf.size() bytes; returns how many.
-  TransferFuture Write(absl::Span<const char> buf) {
-    return TransferFuture(OpKind::kSend, fd_.get(),
-                          const_cast<char*>(buf.data()), buf.size(),
-                          home_.Get());
+  WriteFuture Write(absl::Span<const char> buf) {
+    return WriteFuture(handle_, buf);
   }
   // Writes all of `buf`, or fails saying how many bytes were written first.
   WriteAllFuture WriteAll(absl::Span<const char> buf) {
-    return WriteAllFuture(fd_.get(), buf, home_.Get());
+    return WriteAllFuture(handle_, buf);
   }
 
   absl::Status ShutdownWrite();
@@ -142,16 +224,16 @@ class TcpStream {
   absl::StatusOr<SocketAddress> LocalAddress() const;
   absl::StatusOr<SocketAddress> PeerAddress() const;
 
-  // Completes pending operations with CancelledError and closes the socket.
-  // Idempotent.
+  // Ends pending operations (CancelledError) and closes the socket; futures
+  // made earlier fail from now on. Idempotent.
   absl::Status Close();
 
-  int fd() const { return fd_.get(); }
-  bool is_open() const { return fd_.valid(); }
+  // The fd, or -1 once closed. Valid only until Close: do not keep it.
+  int fd() const { return handle_ ? handle_->fd() : -1; }
+  bool is_open() const { return fd() >= 0; }
 
  private:
-  UniqueFd fd_;
-  HomeDriver home_;
+  RefPtr<FdHandle> handle_;
 };
 
 }  // namespace polyio
