@@ -16,6 +16,23 @@
 // that can fail reports absl::CancelledError (see context.h), and it ends
 // however its code handles that. A handle is awaited at most once.
 //
+// A finished task's frame is freed as it finishes — what it owned (sockets,
+// channel ends) goes then, not when the handle goes; only its result waits
+// for the handle.
+//
+// Cancellation of the awaiter (docs/cancellation.md): awaiting a JoinHandle
+// honours the awaiting task's cancellation like any future, so Timeout,
+// WhenAny/Select and TaskGroup can race it: a cancelled awaiter stops
+// waiting with CancelledError and the task runs on (as tokio's JoinHandle;
+// Abort() the task to stop it). Cancel-safe: a result that is already there
+// is returned even to a cancelled awaiter; one that is not stays in the
+// task, and the handle may be awaited again.
+//
+// An exception that escapes a task nobody awaits (detached, or its handle
+// dropped without taking the result) is not lost in silence: it goes to
+// the hook of SetDetachedTaskExceptionHook (task_header.h), by default one
+// line on stderr naming where the task was spawned.
+//
 // SpawnLocal(task) keeps the task on the calling thread: on the
 // multi-thread runtime it never moves to another worker (for tasks that hold
 // thread-affine state). On the current-thread runtime it is Spawn.
@@ -29,6 +46,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
@@ -66,14 +85,39 @@ namespace internal {
 template <class T>
 class SpawnedTask final : public TaskHeader {
  public:
-  SpawnedTask(Task<T> task, TaskScheduler* scheduler)
-      : TaskHeader(&kVTable, scheduler), task_(std::move(task)) {}
+  SpawnedTask(Task<T> task, TaskScheduler* scheduler,
+              const std::source_location& spawned_at)
+      : TaskHeader(&kVTable, scheduler, spawned_at), task_(std::move(task)) {}
 
-  Task<T>& task() { return task_; }
+  // The result of a completed task (rethrowing its exception). Once.
+  T TakeResult() {
+    if (std::exception_ptr e = TakeException()) std::rethrow_exception(e);
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else {
+      return std::move(*output_);
+    }
+  }
 
  private:
   static bool Step(TaskHeader* h, Context& cx) {
-    return static_cast<SpawnedTask*>(h)->task_.Step(cx);
+    auto* self = static_cast<SpawnedTask*>(h);
+    if (!self->task_.Step(cx)) return false;
+    self->Finish();
+    return true;
+  }
+  // Moves the result out of the frame, then frees the frame.
+  void Finish() {
+    try {
+      if constexpr (std::is_void_v<T>) {
+        task_.TakeResult();
+      } else {
+        output_.emplace(task_.TakeResult());
+      }
+    } catch (...) {
+      set_exception(std::current_exception());
+    }
+    task_ = Task<T>();
   }
   static void DestroyFrame(TaskHeader* h) {
     static_cast<SpawnedTask*>(h)->task_ = Task<T>();
@@ -82,6 +126,8 @@ class SpawnedTask final : public TaskHeader {
   static constexpr VTable kVTable = {&Step, &DestroyFrame, &Deallocate};
 
   Task<T> task_;
+  struct NoOutput {};
+  std::conditional_t<std::is_void_v<T>, NoOutput, std::optional<T>> output_;
 };
 
 [[noreturn]] inline void DieOutsideRuntime(const char* what) {
@@ -126,6 +172,13 @@ class [[nodiscard]] JoinHandle {
       return Output(absl::FailedPreconditionError(
           "JoinHandle: empty (moved from, or already awaited)"));
     }
+    if (task_->complete()) return TakeResult();
+    if (cx.cancelled()) {
+      task_->StopJoinWait();
+      return Output(absl::CancelledError(
+          "JoinHandle: the awaiting task was cancelled; the task it awaits "
+          "runs on"));
+    }
     if (!task_->PollJoin(cx.waker())) return kPending;
     return TakeResult();
   }
@@ -143,40 +196,49 @@ class [[nodiscard]] JoinHandle {
           "task: the runtime shut down before the task finished"));
     }
     if constexpr (std::is_void_v<T>) {
-      task_->task().TakeResult();
+      task_->TakeResult();
       return absl::OkStatus();
     } else {
-      return Output(task_->task().TakeResult());
+      return Output(task_->TakeResult());
     }
   }
 
   void Reset() {
-    if (task_ != nullptr) std::exchange(task_, nullptr)->Unref();
+    if (task_ == nullptr) return;
+    internal::SpawnedTask<T>* task = std::exchange(task_, nullptr);
+    task->Detach();
+    task->Unref();
   }
 
   internal::SpawnedTask<T>* task_ = nullptr;
 };
 
-// Spawns `task` on `scheduler`; any thread.
+// Spawns `task` on `scheduler`; any thread. `spawned_at` is where the
+// task came from, for reports (the caller's line, by default).
 template <class T>
-JoinHandle<T> SpawnOn(TaskScheduler& scheduler, Task<T> task) {
-  auto* spawned = new internal::SpawnedTask<T>(std::move(task), &scheduler);
+JoinHandle<T> SpawnOn(
+    TaskScheduler& scheduler, Task<T> task,
+    const std::source_location& spawned_at = std::source_location::current()) {
+  auto* spawned =
+      new internal::SpawnedTask<T>(std::move(task), &scheduler, spawned_at);
   spawned->Schedule();
   return JoinHandle<T>(spawned);
 }
 
 template <class T>
-JoinHandle<T> Spawn(Task<T> task) {
+JoinHandle<T> Spawn(Task<T> task, const std::source_location& spawned_at =
+                                      std::source_location::current()) {
   Driver* driver = Driver::Current();
   if (driver == nullptr) internal::DieOutsideRuntime("Spawn");
-  return SpawnOn(driver->spawner(), std::move(task));
+  return SpawnOn(driver->spawner(), std::move(task), spawned_at);
 }
 
 template <class T>
-JoinHandle<T> SpawnLocal(Task<T> task) {
+JoinHandle<T> SpawnLocal(Task<T> task, const std::source_location& spawned_at =
+                                           std::source_location::current()) {
   Driver* driver = Driver::Current();
   if (driver == nullptr) internal::DieOutsideRuntime("SpawnLocal");
-  return SpawnOn(driver->executor(), std::move(task));
+  return SpawnOn(driver->executor(), std::move(task), spawned_at);
 }
 
 }  // namespace polyio

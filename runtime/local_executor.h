@@ -70,8 +70,9 @@ class LocalExecutor final : public TaskScheduler {
     if (!remote_.Push(r)) r->discard(r);
   }
 
-  // TaskScheduler. One FIFO: a yield goes to its back like any wake.
-  void Schedule(Runnable* task, bool /*yield*/) override { Schedule(task); }
+  // TaskScheduler. One FIFO: a spawn or a yield goes to its back like any
+  // wake.
+  void Schedule(Runnable* task, Reason /*reason*/) override { Schedule(task); }
   bool HasWorkHere() const override { return HasWork(); }
   // Owner thread.
   void AddLiveTask(internal::TaskHeader* task) override { live_.Add(task); }

@@ -124,10 +124,13 @@ Runnable* MultiThreadScheduler::Steal(Worker* w) {
   return PopInject();
 }
 
-void MultiThreadScheduler::Schedule(Runnable* task, bool yield) {
+void MultiThreadScheduler::Schedule(Runnable* task, Reason reason) {
   if (current_worker.scheduler == this) {
     auto* w = static_cast<Worker*>(current_worker.worker);
-    if (yield) {
+    if (reason != Reason::kWake) {
+      // New work (a spawn) goes where idle workers steal from, so that it
+      // runs at once even while the spawner keeps this worker busy; a yield
+      // goes behind what is queued.
       PushLocal(w, task);
     } else if (Runnable* previous = std::exchange(w->lifo, task)) {
       PushLocal(w, previous);

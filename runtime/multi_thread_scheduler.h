@@ -8,7 +8,9 @@
 //     half of;
 //   - a LIFO slot: a task woken by the running task runs next, while its
 //     data is hot in the cache (at most 3 times in a row, so that two tasks
-//     waking each other cannot starve the queue);
+//     waking each other cannot starve the queue). Only wakes go there: a
+//     spawned task goes to the queue, where an idle worker (woken for it)
+//     can steal it while the spawner keeps running (tokio does the same);
 // plus one global injection queue for tasks scheduled from outside the
 // pool, and for a local queue's overflow.
 //
@@ -67,7 +69,7 @@ class MultiThreadScheduler final : public TaskScheduler {
   // Schedule discards. Not from a worker thread.
   void Shutdown();
 
-  void Schedule(Runnable* task, bool yield) override;
+  void Schedule(Runnable* task, Reason reason) override;
   // The calling worker's LIFO slot or queue holds a task.
   bool HasWorkHere() const override;
   void AddLiveTask(internal::TaskHeader* task) override;

@@ -1,5 +1,7 @@
 #include "runtime/runtime.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace polyio {
@@ -24,6 +26,16 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
   }
   rt->loop_ = std::make_unique<EventLoop>(&rt->driver());
   return rt;
+}
+
+void Runtime::DieNestedBlockOn(const std::source_location& where) {
+  std::fprintf(stderr,
+               "polyio: Runtime::BlockOn called from inside a task (or a "
+               "callback, or another thread that runs a driver), at %s:%u: "
+               "it would block the thread that must run the task; co_await "
+               "the task instead\n",
+               where.file_name(), static_cast<unsigned>(where.line()));
+  std::abort();
 }
 
 Runtime::~Runtime() {

@@ -26,6 +26,7 @@
 #define POLYIO_RUNTIME_RUNTIME_H_
 
 #include <memory>
+#include <source_location>
 #include <string_view>
 #include <utility>
 
@@ -57,25 +58,34 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
   ~Runtime();
 
+  // Not from inside a task, a callback, or any thread that runs a driver:
+  // it would block that driver's thread (on the multi-thread runtime the
+  // task it waits for may be queued behind it). That stops the program
+  // with a message, as tokio's "Cannot start a runtime from within a
+  // runtime" does; co_await the task instead.
   template <class T>
-  T BlockOn(Task<T> task) {
+  T BlockOn(Task<T> task, const std::source_location& where =
+                              std::source_location::current()) {
+    if (Driver::Current() != nullptr) DieNestedBlockOn(where);
     if (pool_ == nullptr) {
       Driver::Enter scope(driver_.get());
-      JoinHandle<T> handle = SpawnOn(driver_->executor(), std::move(task));
+      JoinHandle<T> handle =
+          SpawnOn(driver_->executor(), std::move(task), where);
       while (!handle.finished()) driver_->Turn(/*may_block=*/true);
-      return handle.task()->task().TakeResult();
+      return handle.task()->TakeResult();
     }
-    JoinHandle<T> handle = SpawnOn(*pool_, std::move(task));
+    JoinHandle<T> handle = SpawnOn(*pool_, std::move(task), where);
     ThreadParker parker;
     Waker waker = parker.waker();
     while (!handle.task()->PollJoin(waker)) parker.Park();
-    return handle.task()->task().TakeResult();
+    return handle.task()->TakeResult();
   }
 
   template <class T>
-  JoinHandle<T> Spawn(Task<T> task) {
-    if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task));
-    return SpawnOn(driver_->executor(), std::move(task));
+  JoinHandle<T> Spawn(Task<T> task, const std::source_location& where =
+                                        std::source_location::current()) {
+    if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task), where);
+    return SpawnOn(driver_->executor(), std::move(task), where);
   }
 
   RuntimeFlavor flavor() const {
@@ -93,6 +103,7 @@ class Runtime {
 
  private:
   Runtime() = default;
+  [[noreturn]] static void DieNestedBlockOn(const std::source_location& where);
 
   std::unique_ptr<Driver> driver_;        // kCurrentThread
   MultiThreadScheduler* pool_ = nullptr;  // kMultiThread (reference)

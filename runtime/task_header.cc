@@ -1,8 +1,42 @@
 #include "runtime/task_header.h"
 
+#include <cstdio>
+#include <exception>
+#include <string>
 #include <utility>
 
 namespace polyio {
+namespace {
+
+void PrintDetachedTaskException(std::exception_ptr error,
+                                const std::source_location& where) {
+  const char* what = "an exception that is not a std::exception";
+  std::string text;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    text = e.what();
+    what = text.c_str();
+  } catch (...) {
+  }
+  std::fprintf(stderr,
+               "polyio: a task nobody awaits (spawned at %s:%u, in %s) ended "
+               "with an exception: %s\n",
+               where.file_name(), static_cast<unsigned>(where.line()),
+               where.function_name(), what);
+}
+
+std::atomic<DetachedTaskExceptionHook> detached_hook{
+    &PrintDetachedTaskException};
+
+}  // namespace
+
+DetachedTaskExceptionHook SetDetachedTaskExceptionHook(
+    DetachedTaskExceptionHook hook) {
+  if (hook == nullptr) hook = &PrintDetachedTaskException;
+  return detached_hook.exchange(hook, std::memory_order_acq_rel);
+}
+
 namespace internal {
 
 const WakerVTable TaskHeader::kWakerVTable = {
@@ -23,10 +57,12 @@ const WakerVTable TaskHeader::kWakerVTable = {
     [](void* data) { static_cast<TaskHeader*>(data)->Unref(); },
 };
 
-TaskHeader::TaskHeader(const VTable* vtable, TaskScheduler* scheduler)
+TaskHeader::TaskHeader(const VTable* vtable, TaskScheduler* scheduler,
+                       const std::source_location& spawned_at)
     : Runnable(&RunThunk, &DiscardThunk),
       vtable_(vtable),
-      scheduler_(scheduler) {
+      scheduler_(scheduler),
+      spawned_at_(spawned_at) {
   scheduler_->Ref();
 }
 
@@ -35,7 +71,7 @@ TaskHeader::~TaskHeader() { scheduler_->Unref(); }
 void TaskHeader::Schedule() {
   state_.fetch_or(kScheduled, std::memory_order_acq_rel);
   Ref();
-  scheduler_->Schedule(this, /*yield=*/false);
+  scheduler_->Schedule(this, TaskScheduler::Reason::kSpawn);
 }
 
 void TaskHeader::Wake() {
@@ -46,7 +82,7 @@ void TaskHeader::Wake() {
     if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel)) {
       if (next & kScheduled) {
         Ref();  // the queue's reference
-        scheduler_->Schedule(this, /*yield=*/false);
+        scheduler_->Schedule(this, TaskScheduler::Reason::kWake);
       }
       return;
     }
@@ -84,7 +120,9 @@ void TaskHeader::Run() {
   int budget = Context::kDefaultBudget;
   Context cx(waker, &cancelled_, &budget);
   if (vtable_->step(this, cx)) {
+    frame_alive_ = false;
     Complete();
+    MarkEndOf(kEnded);
     return;
   }
   s = state_.load(std::memory_order_acquire);
@@ -98,7 +136,7 @@ void TaskHeader::Run() {
   if (s & kNotified) {
     // It woke itself while running: behind the work already queued.
     Ref();
-    scheduler_->Schedule(this, /*yield=*/true);
+    scheduler_->Schedule(this, TaskScheduler::Reason::kYield);
   }
 }
 
@@ -120,6 +158,17 @@ void TaskHeader::Abandon() {
   abandoned_.store(true, std::memory_order_release);
   vtable_->destroy_frame(this);
   Complete();
+}
+
+void TaskHeader::Detach() { MarkEndOf(kHandleGone); }
+
+void TaskHeader::MarkEndOf(uint8_t event) {
+  uint8_t before = ends_.fetch_or(event, std::memory_order_acq_rel);
+  if (before == 0) return;  // the first of the two
+  // The second of the two: nobody can take the exception any more.
+  if (std::exception_ptr e = TakeException()) {
+    detached_hook.load(std::memory_order_acquire)(std::move(e), spawned_at_);
+  }
 }
 
 bool TaskHeader::PollJoin(const Waker& waker) {

@@ -1,9 +1,22 @@
 // TaskHeader: the scheduler's view of a spawned task.
 //
 // It carries what is independent of the task's type: the scheduling state,
-// the reference count, the cancellation flag, the join waker and the link in
-// its scheduler's list of live tasks. SpawnedTask<T> (join_handle.h) adds the
-// Task<T> itself.
+// the reference count, the cancellation flag, the join waker, the link in
+// its scheduler's list of live tasks, where it was spawned, and the
+// exception it ended with. SpawnedTask<T> (join_handle.h) adds the Task<T>
+// itself and the slot its result moves to.
+//
+// A task that finishes frees its coroutine frame at once — its parameters
+// and locals, the sockets and channel ends it owned — and keeps only its
+// result (or exception) for the JoinHandle, as tokio stores a task's output
+// apart from its future: a finished task must not keep a peer waiting for
+// EOF, or a channel open, until somebody joins it.
+//
+// An exception nobody will see — the task was detached, or its handle was
+// dropped without taking the result — goes to the detached-task hook
+// (SetDetachedTaskExceptionHook), which by default prints one line naming
+// the task's spawn site. Exactly one of "the task finished" and "the handle
+// let go" reports it, whichever happens second.
 //
 // Scheduling state, in one atomic word (a small version of tokio's):
 //   SCHEDULED  in a run queue. A wake sets it and queues the task, unless it
@@ -25,6 +38,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <source_location>
 
 #include "runtime/atomic_waker.h"
 #include "runtime/context.h"
@@ -35,18 +50,31 @@
 
 namespace polyio {
 
+// Receives the exception that ended a task nobody awaits, and the place the
+// task was spawned. Called on the thread where the task finished or where
+// its handle was dropped. Must not throw.
+using DetachedTaskExceptionHook = void (*)(std::exception_ptr error,
+                                           const std::source_location& where);
+// Installs `hook` (null: the default, a line on stderr) and returns the
+// previous one. Thread-safe.
+DetachedTaskExceptionHook SetDetachedTaskExceptionHook(
+    DetachedTaskExceptionHook hook);
+
 namespace internal {
 
 class TaskHeader : public Runnable, public FramePoolAllocated {
  public:
   struct VTable {
-    bool (*step)(TaskHeader*, Context&);  // true when the task completed
-    void (*destroy_frame)(TaskHeader*);   // runs the frame's destructors
-    void (*deallocate)(TaskHeader*);      // deletes the SpawnedTask<T>
+    // Polls the task; true when it completed, its result (or exception)
+    // moved out of the frame and the frame freed.
+    bool (*step)(TaskHeader*, Context&);
+    void (*destroy_frame)(TaskHeader*);  // runs the frame's destructors
+    void (*deallocate)(TaskHeader*);     // deletes the SpawnedTask<T>
   };
 
   // Starts with two references: the JoinHandle's and the live one.
-  TaskHeader(const VTable* vtable, TaskScheduler* scheduler);
+  TaskHeader(const VTable* vtable, TaskScheduler* scheduler,
+             const std::source_location& spawned_at);
   ~TaskHeader();
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
@@ -73,6 +101,18 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   // woken at completion.
   // One joiner polls at a time (the JoinHandle's owner).
   bool PollJoin(const Waker& waker);
+  // The joiner stops waiting (it was cancelled): drops its stored waker.
+  void StopJoinWait() { join_waker_.Take(); }
+
+  // The exception the task ended with (set by step before completion);
+  // taking it means somebody saw it.
+  void set_exception(std::exception_ptr e) { exception_ = std::move(e); }
+  std::exception_ptr TakeException() { return std::move(exception_); }
+  // The JoinHandle lets go of the task (dropped or detached): reports the
+  // task's exception if it already ended with one nobody took.
+  void Detach();
+
+  const std::source_location& spawned_at() const { return spawned_at_; }
 
   // Queues the task for its first poll.
   void Schedule();
@@ -91,10 +131,15 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   static constexpr uint32_t kNotified = 4;
   static constexpr uint32_t kComplete = 8;
 
+  // Detach and completion, each set once; whoever sets the second reports.
+  static constexpr uint8_t kHandleGone = 1;
+  static constexpr uint8_t kEnded = 2;
+
   static void RunThunk(Runnable* r);
   static void DiscardThunk(Runnable* r);
   void Run();
   void Complete();
+  void MarkEndOf(uint8_t event);
 
   static const WakerVTable kWakerVTable;
 
@@ -106,6 +151,9 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   std::atomic<bool> abandoned_{false};
   bool registered_ = false;  // in the live list (whoever runs the task)
   bool frame_alive_ = true;
+  std::atomic<uint8_t> ends_{0};  // kHandleGone | kEnded
+  std::source_location spawned_at_;
+  std::exception_ptr exception_;
   // Lock-free: the joiner registers, completion wakes, possibly on two
   // threads at once (atomic_waker.h); no mutex on the spawn/join path.
   AtomicWaker join_waker_;

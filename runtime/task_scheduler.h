@@ -30,10 +30,16 @@ class TaskScheduler {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  // Queues `task` (a Runnable) to be polled. Any thread. `yield` is true
-  // when the task woke itself while running (its budget ran out, or it
-  // called Yield()): it then goes behind the work already queued.
-  virtual void Schedule(Runnable* task, bool yield) = 0;
+  // Why a task is queued: a scheduler may place the three differently.
+  enum class Reason : uint8_t {
+    kSpawn,  // its first poll: new work, which any idle thread may take
+    kWake,   // woken by an event (often by the task running now)
+    kYield,  // it woke itself while running (its budget ran out, or it
+             // called Yield()): it goes behind the work already queued
+  };
+
+  // Queues `task` (a Runnable) to be polled. Any thread.
+  virtual void Schedule(Runnable* task, Reason reason) = 0;
 
   // True when the calling thread has tasks of this scheduler queued to run
   // next (a driver must not block in its backend then). Called by the

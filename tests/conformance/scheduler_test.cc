@@ -79,6 +79,34 @@ TEST_F(ConformanceTest, SpawnedWorkSpreadsOverEveryWorker) {
   EXPECT_EQ(threads.size(), static_cast<size_t>(rt().worker_threads()));
 }
 
+// A task spawned from inside a running task must be runnable by an idle
+// worker at once: the spawner here never yields, so if the new task sat
+// where only the spawner's worker looks (its LIFO slot), it would not run.
+TEST_F(ConformanceTest, ATaskSpawnedByABusyTaskRunsOnAnIdleWorker) {
+  if (rt().worker_threads() < 2) {
+    GTEST_SKIP() << "needs two workers (the multi-thread runtime): on one "
+                    "thread a task that never yields runs alone by design";
+  }
+  bool ran = rt().BlockOn([]() -> Task<bool> {
+    auto flag = std::make_shared<std::atomic<bool>>(false);
+    JoinHandle<void> other =
+        Spawn([](std::shared_ptr<std::atomic<bool>> f) -> Task<void> {
+          f->store(true, std::memory_order_release);
+          co_return;
+        }(flag));
+    // Busy, without a suspension point, for up to 10 s.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!flag->load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < deadline) {
+    }
+    bool seen = flag->load(std::memory_order_acquire);
+    EXPECT_TRUE((co_await other).ok());
+    co_return seen;
+  }());
+  EXPECT_TRUE(ran) << "the spawned task waited for its busy spawner";
+}
+
 Task<std::set<std::thread::id>> PinnedSleeper() {
   std::set<std::thread::id> seen;
   for (int i = 0; i < 20; ++i) {
