@@ -48,7 +48,8 @@ absl::StatusOr<SocketAddress> SocketAddress::FromIpPort(absl::string_view ip,
 absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
   absl::string_view host;
   absl::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
+  bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     size_t close = text.find(']');
     if (close == absl::string_view::npos || close + 1 >= text.size() ||
         text[close + 1] != ':') {
@@ -67,13 +68,20 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
     }
     port_text = text.substr(colon + 1);
   }
+  // Digits only: SimpleAtoi alone would also take "+80", " 80" and "80 ".
   uint32_t port = 0;
-  if (!absl::SimpleAtoi(port_text, &port) || port > 65535) {
+  bool digits = !port_text.empty() && port_text.size() <= 5;
+  for (char c : port_text) digits = digits && c >= '0' && c <= '9';
+  if (!digits || !absl::SimpleAtoi(port_text, &port) || port > 65535) {
     return Invalid(text, "the port must be a number from 0 to 65535");
   }
   absl::StatusOr<SocketAddress> out =
       FromIpPort(host, static_cast<uint16_t>(port));
   if (!out.ok()) return Invalid(text, "not a numeric IPv4 or IPv6 address");
+  if (bracketed != (out->family() == AF_INET6)) {
+    return Invalid(text, bracketed ? "only an IPv6 address goes in brackets"
+                                   : "an IPv6 address needs brackets");
+  }
   return out;
 }
 

@@ -301,11 +301,14 @@ absl::StatusOr<WatchHandle> EventLoop::Watch(int fd, uint32_t interest,
 
 void EventLoop::Run() {
   Driver::Enter scope(driver_);
-  stop_.store(false, std::memory_order_relaxed);
   while (!stop_.load(std::memory_order_acquire) &&
          pending_.load(std::memory_order_acquire) > 0) {
     driver_->Turn(/*may_block=*/true);
   }
+  // Cleared on the way out, not on entry: a Stop() made before Run (or
+  // racing its start from another thread) ends this Run, as uv_stop does,
+  // instead of being forgotten. Each Stop is used up by one Run.
+  stop_.store(false, std::memory_order_relaxed);
 }
 
 void EventLoop::Stop() {

@@ -15,6 +15,10 @@
 //   from the backend: stop it before closing the fd. One watch per fd.
 // - Run(): runs until Stop() or until nothing is left to do (no posts,
 //   timers or watches of this loop pending), as uv_run does.
+// - Stop(): makes the current Run return after its turn — or, called
+//   before Run (or racing its start from another thread), makes the next
+//   Run return at once, without blocking (uv_stop alike). Each Stop ends
+//   one Run.
 //
 // The loop shares its driver with a Runtime (Runtime::loop()), so callbacks
 // and tasks interleave on one thread. Callbacks must not block.

@@ -11,7 +11,10 @@ namespace {
 TEST_F(ConformanceTest, InvalidAddressesAreInvalidArgument) {
   for (const char* text :
        {"", "nonsense", "1.2.3.4", "1.2.3.4:99999", "1.2.3.4:-1", "::1:80",
-        "[::1]", "[::1]80", "300.1.1.1:80", "[zz::1]:80", "1.2.3.4:port"}) {
+        "[::1]", "[::1]80", "300.1.1.1:80", "[zz::1]:80", "1.2.3.4:port",
+        // A port is digits only, an IPv4 address is never in brackets.
+        "1.2.3.4:+80", "1.2.3.4: 80", "1.2.3.4:80 ", " 1.2.3.4:80",
+        "[1.2.3.4]:80", "1.2.3.4:", "[::1]:", "[::1]:+1", "1.2.3.4:0x50"}) {
     absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << text;
   }

@@ -29,6 +29,38 @@ TEST_F(ConformanceTest, PostsRunInFifoOrder) {
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(order[i], i);
 }
 
+// Stop() before Run() is not lost (libuv's uv_stop alike): Run returns
+// after at most one turn that does not block, however far its next timer.
+TEST_F(ConformanceTest, StopBeforeRunMakesRunReturnAtOnce) {
+  auto loop = NewLoop();
+  bool fired = false;
+  TimerHandle far =
+      loop->CallAfter(std::chrono::seconds(30), [&fired] { fired = true; });
+  loop->Stop();
+  Instant start = Now();
+  loop->Run();
+  EXPECT_LT(Now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(fired);
+  // The stop was used up: the next Run runs until it is stopped again.
+  loop->Post([&loop] { loop->Stop(); });
+  loop->Run();
+  far.Cancel();
+}
+
+// A Stop() that races Run's start from another thread is not lost either.
+TEST_F(ConformanceTest, StopRacingRunFromAnotherThreadIsNotLost) {
+  for (int i = 0; i < 50; ++i) {
+    auto loop = NewLoop();
+    TimerHandle keepalive = loop->CallAfter(std::chrono::seconds(30), [] {});
+    std::thread stopper([&loop] { loop->Stop(); });
+    Instant start = Now();
+    loop->Run();
+    stopper.join();
+    EXPECT_LT(Now() - start, std::chrono::seconds(5)) << "round " << i;
+    keepalive.Cancel();
+  }
+}
+
 TEST_F(ConformanceTest, PostFromAnotherThreadWakesTheLoop) {
   auto loop = NewLoop();
   bool ran = false;
