@@ -24,6 +24,9 @@
 // compiler emitting a tail call, which g++ under ASan and clang at -O0 do
 // not: a 100,000-deep chain overflowed the stack there.
 //
+// Cancellation reaches a task through its Context (context.h); a Task's
+// own cancel-safety is that of the futures it awaits (docs/cancellation.md).
+//
 // Thread-compatible: a task runs on one thread at a time; a spawned task may
 // be moved between threads by an executor between polls.
 #ifndef POLYIO_RUNTIME_TASK_H_

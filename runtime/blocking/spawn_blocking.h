@@ -20,6 +20,9 @@
 // so that Timeout(d, SpawnBlocking(...)) returns after d even if fn does
 // not. fn must therefore own what it uses (capture by value).
 //
+// Cancel-safety (docs/cancellation.md): a job that never started never
+// runs; one that ran has its result destroyed (an fd in it is closed).
+//
 // Thread-safety: SpawnBlocking may be called from any thread; the future is
 // thread-compatible (awaited once, from one task) and may be moved freely,
 // also after it was polled. The pool thread wakes the awaiting task's Waker,

@@ -42,6 +42,9 @@
 //   when the body returns early, fails or throws (Trio's nursery, Kotlin's
 //   coroutineScope, asyncio.TaskGroup's `async with`).
 //
+// Cancel-safety (docs/cancellation.md): Wait is cancel-safe in that the
+// group's children always finish before it returns; their results are theirs.
+//
 // Thread-safe: Spawn and Cancel may be called from any thread that runs a
 // driver (a child may spawn siblings); children finish on any thread. Wait
 // is awaited by one task at a time.

@@ -25,6 +25,9 @@
 // - A child is destroyed as soon as it completes (a Task's frame, with its
 //   buffers and parameters, is gone before WhenAll returns).
 //
+// Cancel-safety (docs/cancellation.md): that of the children; all of them
+// finish before WhenAll does.
+//
 // Thread-compatible; the children's wakers are thread-safe. Must not move
 // once polled (the children must not move either).
 #ifndef POLYIO_RUNTIME_COMPOSE_WHEN_ALL_H_

@@ -20,15 +20,14 @@
 //   so that their current and later suspension points report
 //   CancelledError, and an operation in flight is cancelled in the backend —
 //   and WhenAny waits for every loser to finish before it completes: their
-//   frames and buffers are gone by then (DESIGN.md, "Cancellation"). A
-//   loser that completes anyway (it won the race with its cancellation) has
-//   its output destroyed: as with tokio::select!, a loser's late result is
-//   lost, so race only futures for which that is acceptable (timers,
-//   accept on a listener you then close, reads whose data you would discard)
-//   or use WhenAll.
-// - A child that does not observe cancellation (a JoinHandle: it awaits a
-//   task that runs on its own; Abort() the task to end it) keeps WhenAny
-//   waiting until it finishes by itself.
+//   frames and buffers are gone by then (docs/cancellation.md). A loser
+//   that completes anyway (it won the race with its cancellation) has its
+//   output destroyed, as with tokio::select!. For the cancel-safe futures
+//   that loses nothing: a TcpStream Read that lost keeps its bytes in the
+//   stream for the next Read, an Accept keeps its connection, a channel
+//   Recv takes nothing, a JoinHandle stops waiting and its task runs on.
+//   Race others (a Write) only where a lost result is acceptable, or use
+//   WhenAll.
 // - An exception thrown by any child — winner or loser — cancels the rest,
 //   and is rethrown once all have finished (it is never dropped in favour
 //   of a value).

@@ -11,6 +11,8 @@
 // task (or an enclosing scope) is cancelled, the poll returns
 // absl::CancelledError instead of yielding. Otherwise OkStatus.
 //
+// Cancel-safe (docs/cancellation.md): nothing to lose.
+//
 // Thread-compatible; a plain value, it may move before its first poll.
 #ifndef POLYIO_RUNTIME_COMPOSE_YIELD_H_
 #define POLYIO_RUNTIME_COMPOSE_YIELD_H_

@@ -35,6 +35,10 @@
 // Move-only. Thread-compatible: one File may be used by several tasks, on
 // any thread, as long as its own methods are not called concurrently; the
 // futures it returns are independent.
+//
+// Cancel-safety (docs/cancellation.md): ReadAt is cancel-safe (read again:
+// nothing moved); WriteAt, WriteAllAt and Sync are not — a cancelled write
+// may have reached the file.
 #ifndef POLYIO_RUNTIME_FS_FILE_H_
 #define POLYIO_RUNTIME_FS_FILE_H_
 

@@ -17,6 +17,8 @@
 // A task cancelled while the lookup runs gets CancelledError at once; the
 // lookup finishes on its thread and is discarded (it cannot be interrupted).
 //
+// Cancel-safe (docs/cancellation.md): the lookup's result is dropped.
+//
 // Thread-safe (a free function over the thread-safe blocking pool).
 #ifndef POLYIO_RUNTIME_NET_RESOLVE_H_
 #define POLYIO_RUNTIME_NET_RESOLVE_H_

@@ -17,6 +17,9 @@
 // Ownership: the Barrier must outlive its futures. A Wait future must not
 // move once polled.
 //
+// Cancel-safe (docs/cancellation.md): a cancelled Wait does not count as an
+// arrival.
+//
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_SYNC_BARRIER_H_
 #define POLYIO_RUNTIME_SYNC_BARRIER_H_

@@ -28,6 +28,8 @@
 // Ownership: a RecvFuture borrows its Receiver: the Receiver must outlive
 // it, and the future must not move once polled.
 //
+// Cancel-safe (docs/cancellation.md): a cancelled Recv takes nothing.
+//
 // Thread-safety: Sender is copyable and each copy, like each Receiver, is
 // thread-compatible (one owner at a time); the endpoints of one channel may
 // be used from any threads.

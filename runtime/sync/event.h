@@ -18,6 +18,8 @@
 // Ownership: the Event must outlive its futures. A Wait future must not move
 // once polled.
 //
+// Cancel-safe (docs/cancellation.md): nothing to lose.
+//
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_SYNC_EVENT_H_
 #define POLYIO_RUNTIME_SYNC_EVENT_H_

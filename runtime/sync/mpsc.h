@@ -35,6 +35,9 @@
 // Ownership: a SendFuture or RecvFuture borrows its Sender's or Receiver's
 // channel: the endpoint must outlive it. Futures must not move once polled.
 //
+// Cancel-safe (docs/cancellation.md): Recv takes nothing when cancelled;
+// Send keeps its value (TakeUnsent).
+//
 // Thread-safety: each endpoint is thread-compatible (one owner at a time);
 // different endpoints of one channel may be used from any threads.
 #ifndef POLYIO_RUNTIME_SYNC_MPSC_H_

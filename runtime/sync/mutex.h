@@ -21,6 +21,9 @@
 // Ownership: the Mutex must outlive its guards and Lock futures. A Lock
 // future must not move once polled.
 //
+// Cancel-safe (docs/cancellation.md): a lock handed to a waiter as it was
+// cancelled goes to the next waiter.
+//
 // Thread-safe. The guarded T is accessed only through a guard.
 #ifndef POLYIO_RUNTIME_SYNC_MUTEX_H_
 #define POLYIO_RUNTIME_SYNC_MUTEX_H_

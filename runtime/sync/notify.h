@@ -22,6 +22,9 @@
 // Ownership: the Notify must outlive its futures. A Notified future must not
 // move once polled.
 //
+// Cancel-safe (docs/cancellation.md): a notification picked for a
+// cancelled waiter is passed on.
+//
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_SYNC_NOTIFY_H_
 #define POLYIO_RUNTIME_SYNC_NOTIFY_H_

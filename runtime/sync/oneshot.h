@@ -16,6 +16,9 @@
 // Unlike other polyio futures the Receiver may be moved after it was
 // polled: its wait-list node lives in the shared state, not in the future.
 //
+// Cancel-safe (docs/cancellation.md): a cancelled Recv leaves the value in
+// the channel.
+//
 // Thread-safety: Sender and Receiver are each thread-compatible (one owner
 // at a time); the two ends may be used from different threads.
 #ifndef POLYIO_RUNTIME_SYNC_ONESHOT_H_

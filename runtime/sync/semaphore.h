@@ -24,6 +24,9 @@
 // Ownership: the Semaphore must outlive its futures and permits. An
 // AcquireFuture must not move once polled.
 //
+// Cancel-safe (docs/cancellation.md): permits handed to a cancelled waiter
+// go back to the queue.
+//
 // Thread-safe: acquire, release and close from any thread; wakers are called
 // from whichever thread releases.
 #ifndef POLYIO_RUNTIME_SYNC_SEMAPHORE_H_

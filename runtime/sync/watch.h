@@ -24,6 +24,9 @@
 // Ownership: a ChangedFuture borrows its Receiver: the Receiver must outlive
 // it, and the future must not move once polled.
 //
+// Cancel-safe (docs/cancellation.md): a cancelled Changed marks nothing
+// seen.
+//
 // Thread-safety: the Sender (move-only) and each Receiver (copyable) are
 // thread-compatible; the endpoints may be used from any threads.
 #ifndef POLYIO_RUNTIME_SYNC_WATCH_H_

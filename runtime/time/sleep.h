@@ -12,6 +12,9 @@
 // it fires there, and wakes the task wherever it runs. A task that moved to
 // another worker removes it through that driver (Driver::RunOnDriverThread).
 //
+// Cancel-safe (docs/cancellation.md): a cancelled or dropped sleep only
+// removes its timer.
+//
 // Thread-compatible: polled by one task at a time, which may move between
 // threads; must not move once polled.
 #ifndef POLYIO_RUNTIME_TIME_SLEEP_H_

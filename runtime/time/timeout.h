@@ -10,6 +10,8 @@
 // The inner future's output must be absl::Status or absl::StatusOr<T>, so
 // that a timeout can be expressed in it.
 //
+// Cancel-safety (docs/cancellation.md): that of the inner future.
+//
 // Thread-compatible; must not move once polled.
 #ifndef POLYIO_RUNTIME_TIME_TIMEOUT_H_
 #define POLYIO_RUNTIME_TIME_TIMEOUT_H_
