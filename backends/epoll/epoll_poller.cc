@@ -29,8 +29,7 @@ absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
 EpollPoller::EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events)
     : epfd_(std::move(epfd)),
       wake_fd_(std::move(wake_fd)),
-      events_(max_events),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {}
+      events_(max_events) {}
 
 int EpollPoller::Arm(int fd, bool, bool, bool first) {
   if (!first) return 0;
@@ -50,22 +49,18 @@ void EpollPoller::Disarm(int fd) {
 }
 
 void EpollPoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  uint64_t one = 1;
-  // EAGAIN means the counter is saturated: a wake is pending anyway.
-  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  wake_latch_.Wake([this] {
+    uint64_t one = 1;
+    // EAGAIN means the counter is saturated: a wake is pending anyway.
+    [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  });
 }
 
 void EpollPoller::DrainWake() {
-  // Drained first, cleared after: a Wake() that lands in between finds the
-  // flag still set and skips its write — harmless, because this wait is
-  // returning anyway, and the exchange below reads that Wake's store, so
-  // whatever it queued before waking is visible to the caller. Cleared
-  // first, such a Wake's write would be drained and the flag left set with
-  // no byte behind it: every later Wake() would be lost.
-  uint64_t count;
-  [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  wake_latch_.Clear([this] {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
+  });
 }
 
 int EpollPoller::WaitForEvents(int64_t timeout_ns) {

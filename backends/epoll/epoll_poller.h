@@ -12,12 +12,11 @@
 
 #include <sys/epoll.h>
 
-#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 namespace polyio {
@@ -62,9 +61,8 @@ class EpollPoller {
   UniqueFd wake_fd_;
   std::vector<epoll_event> events_;
   bool have_pwait2_ = true;
-  // Set by Wake() until the poller has seen the eventfd: later wakes skip the
-  // write(2). Heap-allocated so that the poller stays movable.
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the write(2) until the poller has seen the eventfd.
+  WakeLatch wake_latch_;
 };
 
 }  // namespace polyio

@@ -39,9 +39,7 @@ absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
 }
 
 KqueuePoller::KqueuePoller(UniqueFd kq, uint32_t max_events)
-    : kq_(std::move(kq)),
-      events_(max_events),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {}
+    : kq_(std::move(kq)), events_(max_events) {}
 
 int KqueuePoller::Arm(int fd, bool want_read, bool want_write, bool) {
   if (fd < 0) return -EBADF;
@@ -119,22 +117,19 @@ void KqueuePoller::Disarm(int fd) {
 }
 
 void KqueuePoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  struct kevent trigger;
-  EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
-  // No event slots: the change cannot fail, and nothing is waited for.
-  while (kevent(kq_.get(), &trigger, 1, nullptr, 0, nullptr) < 0 &&
-         errno == EINTR) {
-  }
+  wake_latch_.Wake([this] {
+    struct kevent trigger;
+    EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
+    // No event slots: the change cannot fail, and nothing is waited for.
+    while (kevent(kq_.get(), &trigger, 1, nullptr, 0, nullptr) < 0 &&
+           errno == EINTR) {
+    }
+  });
 }
 
 void KqueuePoller::DrainWake() {
-  // EV_CLEAR already reset the event when it was fetched; this only lets
-  // the next Wake() call kevent() again. An exchange, not a store: a Wake()
-  // that found the flag still set skipped its trigger, and reading its
-  // store here makes what it queued visible to the caller, whose wait is
-  // returning anyway.
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  // Nothing to drain: EV_CLEAR reset the event when it was fetched.
+  wake_latch_.Clear([] {});
 }
 
 int KqueuePoller::Call(int64_t timeout_ns) {

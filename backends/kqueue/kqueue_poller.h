@@ -53,15 +53,14 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "backends/readiness/fd_table.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 #if !defined(EVFILT_USER) || !defined(NOTE_TRIGGER)
@@ -282,9 +281,8 @@ class KqueuePoller {
   // batch_end_). Disarm drops the entries of its fd from it.
   size_t batch_next_ = 0;
   size_t batch_end_ = 0;
-  // Set by Wake() until Poll has seen the user event: later wakes skip the
-  // kevent() call. Heap-allocated so that the poller stays movable.
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the kevent() call until Poll has seen the user event.
+  WakeLatch wake_latch_;
 };
 
 }  // namespace polyio

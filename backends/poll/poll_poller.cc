@@ -22,9 +22,7 @@ absl::StatusOr<PollPoller> PollPoller::Create() {
 }
 
 PollPoller::PollPoller(UniqueFd wake_read, UniqueFd wake_write)
-    : wake_read_(std::move(wake_read)),
-      wake_write_(std::move(wake_write)),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {
+    : wake_read_(std::move(wake_read)), wake_write_(std::move(wake_write)) {
   fds_.push_back(pollfd{wake_read_.get(), POLLIN, 0});
 }
 
@@ -60,22 +58,18 @@ void PollPoller::Remove(int fd) {
 }
 
 void PollPoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  char one = 1;
-  [[maybe_unused]] ssize_t n = write(wake_write_.get(), &one, 1);
+  wake_latch_.Wake([this] {
+    char one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_write_.get(), &one, 1);
+  });
 }
 
 void PollPoller::DrainWake() {
-  // Drained first, cleared after: a Wake() that lands in between finds the
-  // flag still set and skips its write — harmless, because this wait is
-  // returning anyway, and the exchange below reads that Wake's store, so
-  // whatever it queued before waking is visible to the caller. Cleared
-  // first, such a Wake's write would be drained and the flag left set with
-  // no byte behind it: every later Wake() would be lost.
-  char buf[64];
-  while (read(wake_read_.get(), buf, sizeof(buf)) > 0) {
-  }
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  wake_latch_.Clear([this] {
+    char buf[64];
+    while (read(wake_read_.get(), buf, sizeof(buf)) > 0) {
+    }
+  });
 }
 
 int PollPoller::WaitForEvents(int64_t timeout_ns) {

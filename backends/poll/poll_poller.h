@@ -13,12 +13,11 @@
 
 #include <poll.h>
 
-#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 namespace polyio {
@@ -60,7 +59,8 @@ class PollPoller {
   std::vector<pollfd> fds_;       // [0] is the wake pipe
   std::vector<int32_t> slot_of_;  // fd -> index in fds_, or -1
   std::vector<pollfd> ready_;     // scratch for Poll
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the write(2) until the poller has seen the pipe.
+  WakeLatch wake_latch_;
 };
 
 }  // namespace polyio
