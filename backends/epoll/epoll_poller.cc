@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "absl/status/status.h"
+#include "backends/readiness/timeout.h"
 
 namespace polyio {
 
@@ -76,12 +77,8 @@ int EpollPoller::WaitForEvents(int64_t timeout_ns) {
     have_pwait2_ = false;
   }
 #endif
-  int timeout_ms = timeout_ns < 0 ? -1
-                   : timeout_ns > int64_t{1} << 40
-                       ? (1 << 30)
-                       : static_cast<int>((timeout_ns + 999999) / 1000000);
   n = epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()),
-                 timeout_ms);
+                 MillisecondTimeout(timeout_ns));
   return n < 0 ? 0 : n;
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "absl/status/status.h"
+#include "backends/readiness/timeout.h"
 #include "platform/socket.h"
 
 namespace polyio {
@@ -79,11 +80,7 @@ int PollPoller::WaitForEvents(int64_t timeout_ns) {
   int n =
       ppoll(fds_.data(), fds_.size(), timeout_ns < 0 ? nullptr : &ts, nullptr);
 #else
-  int timeout_ms = timeout_ns < 0 ? -1
-                   : timeout_ns > int64_t{1} << 40
-                       ? (1 << 30)
-                       : static_cast<int>((timeout_ns + 999999) / 1000000);
-  int n = ::poll(fds_.data(), fds_.size(), timeout_ms);
+  int n = ::poll(fds_.data(), fds_.size(), MillisecondTimeout(timeout_ns));
 #endif
   return n < 0 ? 0 : n;
 }
