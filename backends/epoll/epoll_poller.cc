@@ -32,8 +32,9 @@ EpollPoller::EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events)
       wake_fd_(std::move(wake_fd)),
       events_(max_events) {}
 
-int EpollPoller::Arm(int fd, bool, bool, bool first) {
-  if (!first) return 0;
+// Both directions whatever is asked: the reactor arms an edge-triggered
+// poller once per fd, for both.
+int EpollPoller::Arm(int fd, bool, bool) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.fd = fd;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
@@ -27,12 +28,12 @@ class EpollPoller {
 
   static absl::StatusOr<EpollPoller> Create(uint32_t max_events);
 
-  int Arm(int fd, bool want_read, bool want_write, bool first);
+  int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
 
-  template <class OnEvent>
-  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+  template <PollerReportSink Sink>
+  void Poll(int64_t timeout_ns, Sink&& sink) {
     int n = WaitForEvents(timeout_ns);
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events_[i];
@@ -41,9 +42,9 @@ class EpollPoller {
         continue;
       }
       bool error = ev.events & (EPOLLERR | EPOLLHUP);
-      on_event(ev.data.fd,
-               error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
-               error || (ev.events & EPOLLOUT));
+      sink.Ready(ev.data.fd,
+                 error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
+                 error || (ev.events & EPOLLOUT));
     }
   }
 
@@ -64,6 +65,8 @@ class EpollPoller {
   // Later wakes skip the write(2) until the poller has seen the eventfd.
   WakeLatch wake_latch_;
 };
+
+static_assert(ReadinessPoller<EpollPoller>);
 
 }  // namespace polyio
 

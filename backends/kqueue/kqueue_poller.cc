@@ -41,7 +41,7 @@ absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
 KqueuePoller::KqueuePoller(UniqueFd kq, uint32_t max_events)
     : kq_(std::move(kq)), events_(max_events) {}
 
-int KqueuePoller::Arm(int fd, bool want_read, bool want_write, bool) {
+int KqueuePoller::Arm(int fd, bool want_read, bool want_write) {
   if (fd < 0) return -EBADF;
   Filters& f = filters_.At(fd);
   f.wanted =

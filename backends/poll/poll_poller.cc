@@ -27,7 +27,7 @@ PollPoller::PollPoller(UniqueFd wake_read, UniqueFd wake_write)
   fds_.push_back(pollfd{wake_read_.get(), POLLIN, 0});
 }
 
-int PollPoller::Arm(int fd, bool want_read, bool want_write, bool) {
+int PollPoller::Arm(int fd, bool want_read, bool want_write) {
   short events =
       static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
   if (events == 0) {

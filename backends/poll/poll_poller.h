@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
@@ -28,12 +29,12 @@ class PollPoller {
 
   static absl::StatusOr<PollPoller> Create();
 
-  int Arm(int fd, bool want_read, bool want_write, bool first);
+  int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
 
-  template <class OnEvent>
-  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+  template <PollerReportSink Sink>
+  void Poll(int64_t timeout_ns, Sink&& sink) {
     if (WaitForEvents(timeout_ns) <= 0) return;
     if (fds_[0].revents != 0) DrainWake();
     // Callbacks may Arm/Disarm and so reorder the array: walk a snapshot.
@@ -43,8 +44,8 @@ class PollPoller {
     }
     for (const pollfd& p : ready_) {
       bool error = p.revents & (POLLERR | POLLHUP | POLLNVAL);
-      on_event(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
-               error || (p.revents & POLLOUT));
+      sink.Ready(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
+                 error || (p.revents & POLLOUT));
     }
   }
 
@@ -62,6 +63,8 @@ class PollPoller {
   // Later wakes skip the write(2) until the poller has seen the pipe.
   WakeLatch wake_latch_;
 };
+
+static_assert(ReadinessPoller<PollPoller>);
 
 }  // namespace polyio
 
