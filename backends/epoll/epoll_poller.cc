@@ -12,7 +12,7 @@
 
 namespace polyio {
 
-absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
+absl::StatusOr<EpollPoller> EpollPoller::Create(const BackendOptions& options) {
   UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
   if (!epfd) return absl::ErrnoToStatus(errno, "epoll_create1");
   UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -24,7 +24,7 @@ absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
     return absl::ErrnoToStatus(errno, "epoll_ctl ADD eventfd");
   }
   return EpollPoller(std::move(epfd), std::move(wake),
-                     max_events == 0 ? 1 : max_events);
+                     options.max_events == 0 ? 1 : options.max_events);
 }
 
 EpollPoller::EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events)

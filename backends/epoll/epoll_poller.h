@@ -13,9 +13,11 @@
 #include <sys/epoll.h>
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
 #include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
@@ -24,9 +26,11 @@ namespace polyio {
 
 class EpollPoller {
  public:
+  static constexpr std::string_view kName = "epoll";
   static constexpr bool kEdgeTriggered = true;
 
-  static absl::StatusOr<EpollPoller> Create(uint32_t max_events);
+  // Reads options.max_events (events fetched per wait).
+  static absl::StatusOr<EpollPoller> Create(const BackendOptions& options);
 
   int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);

@@ -21,7 +21,8 @@ constexpr int64_t kMaxWaitSeconds = int64_t{1} << 20;
 
 }  // namespace
 
-absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
+absl::StatusOr<KqueuePoller> KqueuePoller::Create(
+    const BackendOptions& options) {
   UniqueFd kq(kqueue());
   if (!kq) return absl::ErrnoToStatus(errno, "kqueue");
   // The BSDs do not pass a kqueue to a fork()ed child, but exec() after
@@ -35,7 +36,8 @@ absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
   if (kevent(kq.get(), &wake, 1, nullptr, 0, nullptr) < 0) {
     return absl::ErrnoToStatus(errno, "kevent EV_ADD EVFILT_USER");
   }
-  return KqueuePoller(std::move(kq), max_events == 0 ? 1 : max_events);
+  return KqueuePoller(std::move(kq),
+                      options.max_events == 0 ? 1 : options.max_events);
 }
 
 KqueuePoller::KqueuePoller(UniqueFd kq, uint32_t max_events)

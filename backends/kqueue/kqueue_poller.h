@@ -56,9 +56,11 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
 #include "backends/readiness/fd_table.h"
 #include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
@@ -73,6 +75,9 @@ namespace polyio {
 
 class KqueuePoller {
  public:
+  // "kqueue" also over libkqueue: the name says which contract runs, and
+  // callers compare it with the build setting's value.
+  static constexpr std::string_view kName = "kqueue";
   static constexpr bool kEdgeTriggered = false;
 
   // libkqueue (kqueue emulated on Linux) defines LIBKQUEUE in sys/event.h.
@@ -82,7 +87,8 @@ class KqueuePoller {
   static constexpr bool kEmulated = false;
 #endif
 
-  static absl::StatusOr<KqueuePoller> Create(uint32_t max_events);
+  // Reads options.max_events (events fetched per wait).
+  static absl::StatusOr<KqueuePoller> Create(const BackendOptions& options);
 
   // Records that `fd` should be registered for exactly the directions
   // given; the next Poll submits the EV_ADD / EV_DELETE changes that takes.

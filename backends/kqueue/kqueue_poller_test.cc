@@ -88,7 +88,9 @@ void TakeNumber(SocketPair& q, int fd) {
 }
 
 KqueuePoller NewPoller(uint32_t max_events = 64) {
-  absl::StatusOr<KqueuePoller> poller = KqueuePoller::Create(max_events);
+  BackendOptions options;
+  options.max_events = max_events;
+  absl::StatusOr<KqueuePoller> poller = KqueuePoller::Create(options);
   EXPECT_TRUE(poller.ok()) << poller.status();
   return std::move(*poller);
 }

@@ -12,7 +12,7 @@
 
 namespace polyio {
 
-absl::StatusOr<PollPoller> PollPoller::Create() {
+absl::StatusOr<PollPoller> PollPoller::Create(const BackendOptions&) {
   int p[2];
   if (pipe(p) < 0) return absl::ErrnoToStatus(errno, "pipe");
   UniqueFd r(p[0]);

@@ -14,9 +14,11 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
 #include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
@@ -25,9 +27,11 @@ namespace polyio {
 
 class PollPoller {
  public:
+  static constexpr std::string_view kName = "poll";
   static constexpr bool kEdgeTriggered = false;
 
-  static absl::StatusOr<PollPoller> Create();
+  // No option concerns it: every wait reports all ready fds.
+  static absl::StatusOr<PollPoller> Create(const BackendOptions& options);
 
   int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);

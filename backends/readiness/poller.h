@@ -1,6 +1,15 @@
 // ReadinessPoller: what ReadinessReactor (reactor.h) needs from an OS
 // readiness mechanism (epoll, poll, kqueue), as a concept; every poller
 // header checks itself with static_assert(ReadinessPoller<ItsPoller>).
+// What tells the readiness backends apart is here too, as traits of the
+// poller, for ReadinessBackend (readiness_backend.h).
+//
+//   static constexpr std::string_view kName
+//       The backend's Name(): "epoll", "poll", "kqueue".
+//
+//   static absl::StatusOr<P> Create(const BackendOptions& options)
+//       Opens the mechanism, reading the options that concern it
+//       (max_events), or says why it cannot.
 //
 //   static constexpr bool kEdgeTriggered
 //       true: the poller reports a direction when it becomes ready (epoll
@@ -44,7 +53,11 @@
 
 #include <concepts>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "backends/backend.h"
 
 namespace polyio {
 
@@ -68,7 +81,9 @@ static_assert(PollerReportSink<ReportSinkArchetype>);
 template <class P>
 concept ReadinessPoller = std::move_constructible<P> &&
     requires(P& poller, int fd, bool want_read, bool want_write,
-             int64_t timeout_ns) {
+             int64_t timeout_ns, const BackendOptions& options) {
+  { P::kName } -> std::convertible_to<std::string_view>;
+  { P::Create(options) } -> std::same_as<absl::StatusOr<P>>;
   // A constant, for `if constexpr` in the reactor.
   typename std::bool_constant<P::kEdgeTriggered>;
   { poller.Arm(fd, want_read, want_write) } -> std::same_as<int>;
