@@ -97,9 +97,6 @@ class ReadinessReactor {
   void Wake() { poller_.Wake(); }
   size_t InFlight() const { return in_flight_; }
 
- protected:
-  Poller& poller() { return poller_; }
-
  private:
   // backend_state bits (TryOp owns kConnectStarted).
   static constexpr uint32_t kParked = 1u << 0;
