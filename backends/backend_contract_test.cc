@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/counted_op.h"
 #include "backends/selected.h"
 #include "gtest/gtest.h"
 
@@ -44,25 +45,6 @@ using std::chrono::steady_clock;
 constexpr int64_t kTurnNs = 10'000'000;       // one Wait while polling
 constexpr int64_t kLongNs = 10'000'000'000;   // far longer than any case
 constexpr auto kPrompt = milliseconds(2500);  // "promptly", with sanitizers
-
-// An Operation that counts how it completed: through on_complete, or
-// inline (Submit returned true; see BackendContractTest::Start).
-struct CountedOp : Operation {
-  int callbacks = 0;
-  bool finished_inline = false;
-  CountedOp() { on_complete = &Count; }
-  int completions() const { return callbacks + (finished_inline ? 1 : 0); }
-  static void Count(Operation* op) { ++static_cast<CountedOp*>(op)->callbacks; }
-};
-
-CountedOp TransferOp(OpKind kind, int fd, void* buf, size_t len) {
-  CountedOp op;
-  op.kind = kind;
-  op.fd = fd;
-  op.buf = buf;
-  op.len = len;
-  return op;
-}
 
 CountedOp RecvOp(int fd, char* buf, size_t len) {
   return TransferOp(OpKind::kRecv, fd, buf, len);

@@ -39,12 +39,7 @@ struct Pair {
 };
 
 CountedOp RecvOp(int fd, char* buf, size_t len) {
-  CountedOp op;
-  op.kind = OpKind::kRecv;
-  op.fd = fd;
-  op.buf = buf;
-  op.len = len;
-  return op;
+  return TransferOp(OpKind::kRecv, fd, buf, len);
 }
 
 // The features the kernel offered are reported, and the ring has a size.
@@ -64,8 +59,8 @@ TEST(IoUringBackend, SubmitLeavesEveryOperationInFlight) {
   CountedOp recv = RecvOp(p.a, in, sizeof(in));
   EXPECT_FALSE(b.Submit(&recv));
   EXPECT_EQ(b.InFlight(), 1u);
-  EXPECT_EQ(recv.completions, 0);
-  ASSERT_TRUE(WaitUntil(b, [&] { return recv.completions > 0; }));
+  EXPECT_EQ(recv.completions(), 0);
+  ASSERT_TRUE(WaitUntil(b, [&] { return recv.completions() > 0; }));
   EXPECT_EQ(recv.res, 5);
 }
 
@@ -95,7 +90,7 @@ TEST(IoUringBackend, TinyRingCarriesThousandsOfOperations) {
   }
   ASSERT_TRUE(WaitUntil(b, [&] { return b.InFlight() == 0; }));
   for (int i = 0; i < 2 * kPairs; ++i) {
-    ASSERT_EQ(recvs[i].completions, 1) << i;
+    ASSERT_EQ(recvs[i].completions(), 1) << i;
     ASSERT_EQ(recvs[i].res, 4) << i;
     char want[8];
     std::snprintf(want, sizeof(want), "%04d", (i / 2) % 10000);
@@ -110,7 +105,7 @@ TEST(IoUringBackend, TinyRingCarriesThousandsOfOperations) {
   for (int i = 0; i < kPairs; ++i) b.Forget(pairs[i].a);
   ASSERT_TRUE(WaitUntil(b, [&] { return b.InFlight() == 0; }));
   for (auto& op : recvs) {
-    ASSERT_EQ(op.completions, 1);
+    ASSERT_EQ(op.completions(), 1);
     ASSERT_EQ(op.res, -ECANCELED);
   }
 }
@@ -127,12 +122,12 @@ TEST(IoUringBackend, SqpollOptionWorksOrFallsBack) {
   CountedOp recv = RecvOp(p.a, in, sizeof(in));
   b.Submit(&recv);
   ASSERT_EQ(write(p.b, "sqpl", 4), 4);
-  ASSERT_TRUE(WaitUntil(b, [&] { return recv.completions > 0; }));
+  ASSERT_TRUE(WaitUntil(b, [&] { return recv.completions() > 0; }));
   EXPECT_EQ(recv.res, 4);
   CountedOp recv2 = RecvOp(p.a, in, sizeof(in));
   b.Submit(&recv2);
   b.Forget(p.a);
-  ASSERT_TRUE(WaitUntil(b, [&] { return recv2.completions > 0; }));
+  ASSERT_TRUE(WaitUntil(b, [&] { return recv2.completions() > 0; }));
   EXPECT_EQ(recv2.res, -ECANCELED);
 }
 

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
+#include "backends/counted_op.h"
 #include "backends/readiness/poller.h"
 #include "gtest/gtest.h"
 
@@ -80,23 +81,6 @@ class FakePoller {
 static_assert(ReadinessPoller<FakePoller<true>>);
 static_assert(ReadinessPoller<FakePoller<false>>);
 
-struct CountedOp : Operation {
-  int completions = 0;
-  CountedOp() { on_complete = &Count; }
-  static void Count(Operation* op) {
-    ++static_cast<CountedOp*>(op)->completions;
-  }
-};
-
-CountedOp OpOn(OpKind kind, int fd, char* buf, size_t len) {
-  CountedOp op;
-  op.kind = kind;
-  op.fd = fd;
-  op.buf = buf;
-  op.len = len;
-  return op;
-}
-
 // A reactor over a fake poller, and a socket pair whose end `a` has an
 // empty receive buffer and a full send buffer, so that both a read and a
 // write on it park.
@@ -110,6 +94,7 @@ class ReactorTest : public ::testing::Test {
         0);
     a_ = sv[0];
     b_ = sv[1];
+    read_.fd = write_.fd = a_;
     static char fill[65536];
     while (send(a_, fill, sizeof(fill), MSG_NOSIGNAL) > 0) {
     }
@@ -119,6 +104,15 @@ class ReactorTest : public ::testing::Test {
     close(a_);
     close(b_);
   }
+
+  // Parks read_ and write_ on a_; returns the poller calls that made.
+  std::vector<std::string> ParkReadAndWrite() {
+    EXPECT_FALSE(reactor_.Submit(&read_));
+    EXPECT_FALSE(reactor_.Submit(&write_));
+    return TakeCalls();
+  }
+
+  std::string fd() const { return std::to_string(a_); }
 
   std::vector<std::string> TakeCalls() {
     return std::exchange(state_->calls, {});
@@ -130,6 +124,8 @@ class ReactorTest : public ::testing::Test {
   int b_ = -1;
   char in_[8] = {};
   char out_[8] = {};
+  CountedOp read_ = TransferOp(OpKind::kRead, -1, in_, sizeof(in_));
+  CountedOp write_ = TransferOp(OpKind::kWrite, -1, out_, sizeof(out_));
 };
 
 using EdgeReactorTest = ReactorTest<true>;
@@ -138,95 +134,73 @@ using Calls = std::vector<std::string>;
 
 // An edge-triggered poller is armed once per fd, for both directions.
 TEST_F(EdgeReactorTest, ArmsOnceForBothDirections) {
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  CountedOp write = OpOn(OpKind::kWrite, a_, out_, sizeof(out_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  ASSERT_FALSE(reactor_.Submit(&write));
-  reactor_.Cancel(&read);
-  reactor_.Cancel(&write);
-  reactor_.Wait(0);
-  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + std::to_string(a_) + " rw"}));
-  EXPECT_EQ(read.completions + write.completions, 2);
+  EXPECT_EQ(ParkReadAndWrite(), (Calls{"Arm " + fd() + " rw"}));
+  reactor_.Cancel(&read_);
+  reactor_.Cancel(&write_);
+  EXPECT_EQ(reactor_.Wait(0), 2);
+  EXPECT_TRUE(TakeCalls().empty());
 }
 
 // A level-triggered poller is re-armed whenever the waited directions change.
 TEST_F(LevelReactorTest, ArmsExactlyTheDirectionsWithWaiters) {
-  const std::string fd = std::to_string(a_);
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  CountedOp write = OpOn(OpKind::kWrite, a_, out_, sizeof(out_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  ASSERT_FALSE(reactor_.Submit(&write));
-  reactor_.Cancel(&read);
-  reactor_.Cancel(&write);
+  EXPECT_EQ(ParkReadAndWrite(),
+            (Calls{"Arm " + fd() + " r-", "Arm " + fd() + " rw"}));
+  reactor_.Cancel(&read_);
+  reactor_.Cancel(&write_);
+  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd() + " -w", "Arm " + fd() + " --"}));
   reactor_.Wait(0);
-  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd + " r-", "Arm " + fd + " rw",
-                                "Arm " + fd + " -w", "Arm " + fd + " --"}));
 }
 
 // Forget disarms an fd the poller was armed for, before the caller closes it.
 TEST_F(LevelReactorTest, ForgetDisarmsARegisteredFd) {
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  TakeCalls();
+  ParkReadAndWrite();
   reactor_.Forget(a_);
-  EXPECT_EQ(TakeCalls(), (Calls{"Disarm " + std::to_string(a_)}));
-  reactor_.Wait(0);
-  EXPECT_EQ(read.res, -ECANCELED);
+  EXPECT_EQ(TakeCalls(), (Calls{"Disarm " + fd()}));
+  EXPECT_EQ(reactor_.Wait(0), 2);
+  EXPECT_EQ(read_.res, -ECANCELED);
 }
 
 // A parked operation whose Arm fails completes with that error, from Wait.
 TEST_F(LevelReactorTest, ArmErrorCompletesTheOperationFromWait) {
   state_->arm_result = -ENOMEM;
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  EXPECT_EQ(read.completions, 0);
+  ASSERT_FALSE(reactor_.Submit(&read_));
+  EXPECT_EQ(read_.completions(), 0);
   EXPECT_EQ(reactor_.Wait(0), 1);
-  EXPECT_EQ(read.res, -ENOMEM);
+  EXPECT_EQ(read_.res, -ENOMEM);
 }
 
-// A late failure of both directions fails their operations, and the next
-// park arms the fd again.
+// A late failure of both directions fails both; the next park arms again.
 TEST_F(LevelReactorTest, LateFailureOfBothDirectionsRearmsOnTheNextPark) {
-  const std::string fd = std::to_string(a_);
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  CountedOp write = OpOn(OpKind::kWrite, a_, out_, sizeof(out_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  ASSERT_FALSE(reactor_.Submit(&write));
-  TakeCalls();
+  ParkReadAndWrite();
   state_->next_poll = {{a_, true, true, -EBADF}};
   EXPECT_EQ(reactor_.Wait(0), 2);
-  EXPECT_EQ(read.res, -EBADF);
-  EXPECT_EQ(write.res, -EBADF);
-  CountedOp again = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  ASSERT_FALSE(reactor_.Submit(&again));
-  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd + " r-"}));
-  reactor_.Cancel(&again);
+  EXPECT_EQ(read_.res, -EBADF);
+  EXPECT_EQ(write_.res, -EBADF);
+  ASSERT_FALSE(reactor_.Submit(&read_));
+  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd() + " r-"}));
+  reactor_.Cancel(&read_);
   reactor_.Wait(0);
 }
 
 // A late failure of one direction fails only that direction's operations.
 TEST_F(LevelReactorTest, LateFailureOfOneDirectionLeavesTheOther) {
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  CountedOp write = OpOn(OpKind::kWrite, a_, out_, sizeof(out_));
-  ASSERT_FALSE(reactor_.Submit(&read));
-  ASSERT_FALSE(reactor_.Submit(&write));
+  ParkReadAndWrite();
   state_->next_poll = {{a_, false, true, -EPIPE}};
   EXPECT_EQ(reactor_.Wait(0), 1);
-  EXPECT_EQ(write.res, -EPIPE);
-  EXPECT_EQ(read.completions, 0);
+  EXPECT_EQ(write_.res, -EPIPE);
+  EXPECT_EQ(read_.completions(), 0);
   EXPECT_EQ(reactor_.InFlight(), 1u);
-  reactor_.Cancel(&read);
+  reactor_.Cancel(&read_);
   reactor_.Wait(0);
 }
 
 // A ready report retries the parked operation, which completes with data.
 TEST_F(LevelReactorTest, ReadyReportRetriesTheParkedOperation) {
-  CountedOp read = OpOn(OpKind::kRead, a_, in_, sizeof(in_));
-  ASSERT_FALSE(reactor_.Submit(&read));
+  ASSERT_FALSE(reactor_.Submit(&read_));
   ASSERT_EQ(::write(b_, "hi", 2), 2);
   state_->next_poll = {{a_, true, false, 0}};
   EXPECT_EQ(reactor_.Wait(0), 1);
-  EXPECT_EQ(read.res, 2);
+  EXPECT_EQ(read_.res, 2);
 }
 
 }  // namespace
