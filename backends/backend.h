@@ -98,8 +98,10 @@ struct BackendOptions {
   // io_uring: a kernel thread polls the submission queue (SQPOLL).
   bool sqpoll = false;
   uint32_t sqpoll_idle_ms = 1000;
-  // io_uring: use multishot accept/receive, provided-buffer rings and
-  // registered files where the kernel has them.
+  // io_uring: set up the ring with COOP_TASKRUN, TASKRUN_FLAG and
+  // SUBMIT_ALL where the kernel takes them, and probe the features the data
+  // path does not use yet (provided-buffer rings, registered files,
+  // multishot; see IoUringFeatures). false: a plain ring, nothing probed.
   bool modern_features = true;
   // Readiness backends: events fetched per wait.
   uint32_t max_events = 256;

@@ -8,10 +8,11 @@
 #include <ctime>
 
 #include "absl/status/status.h"
+#include "backends/readiness/timeout.h"
 
 namespace polyio {
 
-absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
+absl::StatusOr<EpollPoller> EpollPoller::Create(const BackendOptions& options) {
   UniqueFd epfd(epoll_create1(EPOLL_CLOEXEC));
   if (!epfd) return absl::ErrnoToStatus(errno, "epoll_create1");
   UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -23,17 +24,17 @@ absl::StatusOr<EpollPoller> EpollPoller::Create(uint32_t max_events) {
     return absl::ErrnoToStatus(errno, "epoll_ctl ADD eventfd");
   }
   return EpollPoller(std::move(epfd), std::move(wake),
-                     max_events == 0 ? 1 : max_events);
+                     options.max_events == 0 ? 1 : options.max_events);
 }
 
 EpollPoller::EpollPoller(UniqueFd epfd, UniqueFd wake_fd, uint32_t max_events)
     : epfd_(std::move(epfd)),
       wake_fd_(std::move(wake_fd)),
-      events_(max_events),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {}
+      events_(max_events) {}
 
-int EpollPoller::Arm(int fd, bool, bool, bool first) {
-  if (!first) return 0;
+// Both directions whatever is asked: the reactor arms an edge-triggered
+// poller once per fd, for both.
+int EpollPoller::Arm(int fd, bool, bool) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.fd = fd;
@@ -50,22 +51,18 @@ void EpollPoller::Disarm(int fd) {
 }
 
 void EpollPoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  uint64_t one = 1;
-  // EAGAIN means the counter is saturated: a wake is pending anyway.
-  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  wake_latch_.Wake([this] {
+    uint64_t one = 1;
+    // EAGAIN means the counter is saturated: a wake is pending anyway.
+    [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  });
 }
 
 void EpollPoller::DrainWake() {
-  // Drained first, cleared after: a Wake() that lands in between finds the
-  // flag still set and skips its write — harmless, because this wait is
-  // returning anyway, and the exchange below reads that Wake's store, so
-  // whatever it queued before waking is visible to the caller. Cleared
-  // first, such a Wake's write would be drained and the flag left set with
-  // no byte behind it: every later Wake() would be lost.
-  uint64_t count;
-  [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  wake_latch_.Clear([this] {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(wake_fd_.get(), &count, sizeof(count));
+  });
 }
 
 int EpollPoller::WaitForEvents(int64_t timeout_ns) {
@@ -81,12 +78,8 @@ int EpollPoller::WaitForEvents(int64_t timeout_ns) {
     have_pwait2_ = false;
   }
 #endif
-  int timeout_ms = timeout_ns < 0 ? -1
-                   : timeout_ns > int64_t{1} << 40
-                       ? (1 << 30)
-                       : static_cast<int>((timeout_ns + 999999) / 1000000);
   n = epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()),
-                 timeout_ms);
+                 MillisecondTimeout(timeout_ns));
   return n < 0 ? 0 : n;
 }
 

@@ -12,28 +12,32 @@
 
 #include <sys/epoll.h>
 
-#include <atomic>
 #include <cstdint>
-#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
+#include "backends/readiness/poller.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 namespace polyio {
 
 class EpollPoller {
  public:
+  static constexpr std::string_view kName = "epoll";
   static constexpr bool kEdgeTriggered = true;
 
-  static absl::StatusOr<EpollPoller> Create(uint32_t max_events);
+  // Reads options.max_events (events fetched per wait).
+  static absl::StatusOr<EpollPoller> Create(const BackendOptions& options);
 
-  int Arm(int fd, bool want_read, bool want_write, bool first);
+  int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
 
-  template <class OnEvent>
-  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+  template <PollerReportSink Sink>
+  void Poll(int64_t timeout_ns, Sink&& sink) {
     int n = WaitForEvents(timeout_ns);
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events_[i];
@@ -42,9 +46,9 @@ class EpollPoller {
         continue;
       }
       bool error = ev.events & (EPOLLERR | EPOLLHUP);
-      on_event(ev.data.fd,
-               error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
-               error || (ev.events & EPOLLOUT));
+      sink.Ready(ev.data.fd,
+                 error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
+                 error || (ev.events & EPOLLOUT));
     }
   }
 
@@ -62,10 +66,11 @@ class EpollPoller {
   UniqueFd wake_fd_;
   std::vector<epoll_event> events_;
   bool have_pwait2_ = true;
-  // Set by Wake() until the poller has seen the eventfd: later wakes skip the
-  // write(2). Heap-allocated so that the poller stays movable.
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the write(2) until the poller has seen the eventfd.
+  WakeLatch wake_latch_;
 };
+
+static_assert(ReadinessPoller<EpollPoller>);
 
 }  // namespace polyio
 

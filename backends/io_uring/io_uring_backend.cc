@@ -267,10 +267,11 @@ void IoUringBackend::CancelAll() {
 }
 
 void IoUringBackend::Wake() {
-  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
-  uint64_t one = 1;
-  // EAGAIN means the counter is saturated: a wake is pending anyway.
-  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  wake_latch_.Wake([this] {
+    uint64_t one = 1;
+    // EAGAIN means the counter is saturated: a wake is pending anyway.
+    [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
+  });
 }
 
 void IoUringBackend::ArmWake() {
@@ -281,15 +282,10 @@ void IoUringBackend::ArmWake() {
 }
 
 void IoUringBackend::OnWake() {
-  // Drained first, cleared after: a Wake() that lands in between finds the
-  // flag still set and skips its write — harmless, because this wait is
-  // returning anyway, and the exchange below reads that Wake's store, so
-  // whatever it queued before waking is visible to the caller. Cleared
-  // first, such a Wake's write would be drained and the flag left set with
-  // no byte behind it: every later Wake() would be lost.
-  [[maybe_unused]] ssize_t n =
-      read(wake_fd_.get(), &wake_buf_, sizeof(wake_buf_));
-  wake_pending_.exchange(false, std::memory_order_acq_rel);
+  wake_latch_.Clear([this] {
+    [[maybe_unused]] ssize_t n =
+        read(wake_fd_.get(), &wake_buf_, sizeof(wake_buf_));
+  });
   // Re-armed at the end of Wait, not here: this may run inside GetSqe.
   rearm_wake_ = true;
 }

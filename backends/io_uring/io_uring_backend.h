@@ -41,7 +41,6 @@
 
 #include <liburing.h>
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -53,6 +52,7 @@
 #include "backends/operation.h"
 #include "backends/readiness/fd_table.h"
 #include "backends/readiness/op_list.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 namespace polyio {
@@ -119,7 +119,8 @@ class IoUringBackend {
   bool ring_ready_ = false;
   IoUringFeatures features_;
   UniqueFd wake_fd_;
-  std::atomic<bool> wake_pending_{false};
+  // Later wakes skip the write(2) until the wake-up poll has completed.
+  WakeLatch wake_latch_;
   uint64_t wake_buf_ = 0;
   bool rearm_wake_ = false;
   // Every operation in flight, per fd, so that Forget can find them where

@@ -1,6 +1,6 @@
-// Helpers for the io_uring backend's own tests: a counting Operation, a
-// backend that skips the test where io_uring is refused (unless
-// POLYIO_REQUIRE_IO_URING=1), and a loop that waits for completions.
+// Helpers for the io_uring backend's own tests: a backend that skips the
+// test where io_uring is refused (unless POLYIO_REQUIRE_IO_URING=1), and a
+// loop that waits for completions. CountedOp is backends/counted_op.h.
 //
 // Thread-hostile, like the backend.
 #ifndef POLYIO_BACKENDS_IO_URING_TEST_UTIL_H_
@@ -11,19 +11,11 @@
 #include <cstring>
 #include <memory>
 
+#include "backends/counted_op.h"
 #include "backends/io_uring/io_uring_backend.h"
 #include "gtest/gtest.h"
 
 namespace polyio::testing {
-
-// An Operation that counts its completions.
-struct CountedOp : Operation {
-  int completions = 0;
-  CountedOp() { on_complete = &Count; }
-  static void Count(Operation* op) {
-    ++static_cast<CountedOp*>(op)->completions;
-  }
-};
 
 inline bool IoUringRequired() {
   const char* v = std::getenv("POLYIO_REQUIRE_IO_URING");

@@ -21,7 +21,8 @@ constexpr int64_t kMaxWaitSeconds = int64_t{1} << 20;
 
 }  // namespace
 
-absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
+absl::StatusOr<KqueuePoller> KqueuePoller::Create(
+    const BackendOptions& options) {
   UniqueFd kq(kqueue());
   if (!kq) return absl::ErrnoToStatus(errno, "kqueue");
   // The BSDs do not pass a kqueue to a fork()ed child, but exec() after
@@ -35,15 +36,14 @@ absl::StatusOr<KqueuePoller> KqueuePoller::Create(uint32_t max_events) {
   if (kevent(kq.get(), &wake, 1, nullptr, 0, nullptr) < 0) {
     return absl::ErrnoToStatus(errno, "kevent EV_ADD EVFILT_USER");
   }
-  return KqueuePoller(std::move(kq), max_events == 0 ? 1 : max_events);
+  return KqueuePoller(std::move(kq),
+                      options.max_events == 0 ? 1 : options.max_events);
 }
 
 KqueuePoller::KqueuePoller(UniqueFd kq, uint32_t max_events)
-    : kq_(std::move(kq)),
-      events_(max_events),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {}
+    : kq_(std::move(kq)), events_(max_events) {}
 
-int KqueuePoller::Arm(int fd, bool want_read, bool want_write, bool) {
+int KqueuePoller::Arm(int fd, bool want_read, bool want_write) {
   if (fd < 0) return -EBADF;
   Filters& f = filters_.At(fd);
   f.wanted =
@@ -119,22 +119,19 @@ void KqueuePoller::Disarm(int fd) {
 }
 
 void KqueuePoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  struct kevent trigger;
-  EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
-  // No event slots: the change cannot fail, and nothing is waited for.
-  while (kevent(kq_.get(), &trigger, 1, nullptr, 0, nullptr) < 0 &&
-         errno == EINTR) {
-  }
+  wake_latch_.Wake([this] {
+    struct kevent trigger;
+    EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
+    // No event slots: the change cannot fail, and nothing is waited for.
+    while (kevent(kq_.get(), &trigger, 1, nullptr, 0, nullptr) < 0 &&
+           errno == EINTR) {
+    }
+  });
 }
 
 void KqueuePoller::DrainWake() {
-  // EV_CLEAR already reset the event when it was fetched; this only lets
-  // the next Wake() call kevent() again. An exchange, not a store: a Wake()
-  // that found the flag still set skipped its trigger, and reading its
-  // store here makes what it queued visible to the caller, whose wait is
-  // returning anyway.
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  // Nothing to drain: EV_CLEAR reset the event when it was fetched.
+  wake_latch_.Clear([] {});
 }
 
 int KqueuePoller::Call(int64_t timeout_ns) {

@@ -19,7 +19,7 @@
 //   still holds.
 // - Because Arm returns before the kernel has seen the change, an EV_ADD
 //   that fails is reported from Poll through
-//   `on_event.ArmFailed(fd, read, write, -errno)`, per direction (a pipe's
+//   `sink.ArmFailed(fd, read, write, -errno)`, per direction (a pipe's
 //   read end may refuse EVFILT_WRITE alone). A failed EV_DELETE means the
 //   filter is gone already and is not reported.
 // - A socket's pending error that an EVFILT_WRITE event carries (EV_EOF,
@@ -53,15 +53,17 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
 #include "backends/readiness/fd_table.h"
+#include "backends/readiness/poller.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 #if !defined(EVFILT_USER) || !defined(NOTE_TRIGGER)
@@ -73,6 +75,9 @@ namespace polyio {
 
 class KqueuePoller {
  public:
+  // "kqueue" also over libkqueue: the name says which contract runs, and
+  // callers compare it with the build setting's value.
+  static constexpr std::string_view kName = "kqueue";
   static constexpr bool kEdgeTriggered = false;
 
   // libkqueue (kqueue emulated on Linux) defines LIBKQUEUE in sys/event.h.
@@ -82,24 +87,24 @@ class KqueuePoller {
   static constexpr bool kEmulated = false;
 #endif
 
-  static absl::StatusOr<KqueuePoller> Create(uint32_t max_events);
+  // Reads options.max_events (events fetched per wait).
+  static absl::StatusOr<KqueuePoller> Create(const BackendOptions& options);
 
   // Records that `fd` should be registered for exactly the directions
   // given; the next Poll submits the EV_ADD / EV_DELETE changes that takes.
   // Returns 0, or -EBADF for a negative fd; kernel errors come later through
-  // on_event.ArmFailed. `first` is not needed: the poller knows what it
-  // registered.
-  int Arm(int fd, bool want_read, bool want_write, bool first);
+  // sink.ArmFailed.
+  int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
 
   // Submits the changelist and waits up to `timeout_ns` (-1: no limit) in
-  // one kevent() call, then reports each fd: on_event(fd, readable,
-  // writable) for readiness, on_event.ArmFailed(fd, read, write, -errno) for
+  // one kevent() call, then reports each fd: sink.Ready(fd, readable,
+  // writable) for readiness, sink.ArmFailed(fd, read, write, -errno) for
   // failed registrations. Callbacks may Arm and Disarm.
-  template <class OnEvent>
-  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
-    batch_end_ = Kevent(timeout_ns, on_event);
+  template <PollerReportSink Sink>
+  void Poll(int64_t timeout_ns, Sink&& sink) {
+    batch_end_ = Kevent(timeout_ns, sink);
     for (size_t i = 0; i < batch_end_;) {
       const struct kevent& first = events_[i];
       if (first.filter == EVFILT_USER) {
@@ -136,10 +141,10 @@ class KqueuePoller {
       }
       batch_next_ = j;
       if (is_error) {
-        on_event.ArmFailed(fd, read, write, error);
+        sink.ArmFailed(fd, read, write, error);
       } else {
         if (error != 0) {
-          on_event.ArmFailed(fd, false, true, error);
+          sink.ArmFailed(fd, false, true, error);
           // Disarmed by a callback: the rest belongs to a closed fd.
           if ((filters_.At(fd).registered & kWrite) == 0) {
             i = j;
@@ -148,7 +153,7 @@ class KqueuePoller {
         }
         // Also after a socket error: the retry keeps the reactor's idea of
         // the fd's directions in step with what is registered.
-        on_event(fd, read, write);
+        sink.Ready(fd, read, write);
       }
       i = j;
     }
@@ -220,8 +225,8 @@ class KqueuePoller {
   // (other than EINTR, after which the changes have been applied), its
   // EV_ADDs are reported as failed, so that no parked operation waits for a
   // registration that never happened, and its EV_DELETEs are queued again.
-  template <class OnEvent>
-  size_t Kevent(int64_t timeout_ns, OnEvent& on_event) {
+  template <class Sink>
+  size_t Kevent(int64_t timeout_ns, Sink& sink) {
     BuildChanges();
     int n = Call(timeout_ns);
     int err = errno;
@@ -249,8 +254,7 @@ class KqueuePoller {
     }
     changes_.clear();
     for (const FailedAdd& a : failed_) {
-      on_event.ArmFailed(a.fd, (a.bits & kRead) != 0, (a.bits & kWrite) != 0,
-                         -err);
+      sink.ArmFailed(a.fd, (a.bits & kRead) != 0, (a.bits & kWrite) != 0, -err);
     }
     failed_.clear();
     return 0;
@@ -282,10 +286,11 @@ class KqueuePoller {
   // batch_end_). Disarm drops the entries of its fd from it.
   size_t batch_next_ = 0;
   size_t batch_end_ = 0;
-  // Set by Wake() until Poll has seen the user event: later wakes skip the
-  // kevent() call. Heap-allocated so that the poller stays movable.
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the kevent() call until Poll has seen the user event.
+  WakeLatch wake_latch_;
 };
+
+static_assert(ReadinessPoller<KqueuePoller>);
 
 }  // namespace polyio
 

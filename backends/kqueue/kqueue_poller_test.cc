@@ -45,7 +45,7 @@ struct Report {
 
 struct Recorder {
   std::map<int, Report>* reports;
-  void operator()(int fd, bool readable, bool writable) const {
+  void Ready(int fd, bool readable, bool writable) const {
     Report& r = (*reports)[fd];
     r.readable |= readable;
     r.writable |= writable;
@@ -88,7 +88,9 @@ void TakeNumber(SocketPair& q, int fd) {
 }
 
 KqueuePoller NewPoller(uint32_t max_events = 64) {
-  absl::StatusOr<KqueuePoller> poller = KqueuePoller::Create(max_events);
+  BackendOptions options;
+  options.max_events = max_events;
+  absl::StatusOr<KqueuePoller> poller = KqueuePoller::Create(options);
   EXPECT_TRUE(poller.ok()) << poller.status();
   return std::move(*poller);
 }
@@ -102,7 +104,7 @@ std::map<int, Report> PollOnce(KqueuePoller& poller, int64_t timeout_ns) {
 TEST(KqueuePollerTest, ArmIsBatchedIntoTheNextPoll) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
-  EXPECT_EQ(poller.Arm(p.a, true, true, /*first=*/true), 0);
+  EXPECT_EQ(poller.Arm(p.a, true, true), 0);
   EXPECT_EQ(poller.PendingChanges(), 2u);  // read + write, not yet applied
   std::map<int, Report> reports = PollOnce(poller, kLongNs);
   EXPECT_EQ(poller.PendingChanges(), 0u);
@@ -114,10 +116,10 @@ TEST(KqueuePollerTest, ArmIsBatchedIntoTheNextPoll) {
 TEST(KqueuePollerTest, ArmedAndDisarmedWithinATurnCostsNothing) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
-  poller.Arm(p.a, true, false, true);
-  poller.Arm(p.a, true, true, false);
+  poller.Arm(p.a, true, false);
+  poller.Arm(p.a, true, true);
   EXPECT_EQ(poller.PendingChanges(), 2u);  // the last word counts
-  poller.Arm(p.a, false, false, false);
+  poller.Arm(p.a, false, false);
   EXPECT_EQ(poller.PendingChanges(), 0u);
   EXPECT_TRUE(PollOnce(poller, 0).empty());
 }
@@ -125,7 +127,7 @@ TEST(KqueuePollerTest, ArmedAndDisarmedWithinATurnCostsNothing) {
 TEST(KqueuePollerTest, LevelTriggeredReportsAReadableFdUntilItIsRead) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
-  poller.Arm(p.a, true, false, true);        // readers only
+  poller.Arm(p.a, true, false);              // readers only
   EXPECT_TRUE(PollOnce(poller, 0).empty());  // writable, but not asked
   ASSERT_EQ(write(p.b, "xy", 2), 2);
   std::map<int, Report> reports = PollOnce(poller, kLongNs);
@@ -144,19 +146,19 @@ TEST(KqueuePollerTest, OnlyTheDirectionsWithWaitersAreReported) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
   ASSERT_EQ(write(p.b, "x", 1), 1);
-  poller.Arm(p.a, true, true, true);
+  poller.Arm(p.a, true, true);
   std::map<int, Report> reports = PollOnce(poller, kLongNs);
   EXPECT_TRUE(reports[p.a].readable && reports[p.a].writable);
   // The writers are gone: EVFILT_WRITE is deleted, reading goes on.
-  poller.Arm(p.a, true, false, false);
+  poller.Arm(p.a, true, false);
   EXPECT_EQ(poller.PendingChanges(), 1u);
   reports = PollOnce(poller, kLongNs);
   EXPECT_TRUE(reports[p.a].readable);
   EXPECT_FALSE(reports[p.a].writable);
   // Nobody waits: the fd is not reported although it is still ready.
-  poller.Arm(p.a, false, false, false);
+  poller.Arm(p.a, false, false);
   EXPECT_TRUE(PollOnce(poller, 0).empty());
-  poller.Arm(p.a, false, true, false);
+  poller.Arm(p.a, false, true);
   reports = PollOnce(poller, kLongNs);
   EXPECT_FALSE(reports[p.a].readable);
   EXPECT_TRUE(reports[p.a].writable);
@@ -170,15 +172,15 @@ TEST(KqueuePollerTest, ReadyFdsBeyondTheEventSlotsAreReportedLater) {
   std::vector<SocketPair> pairs(kPairs);
   for (SocketPair& p : pairs) {
     ASSERT_EQ(write(p.b, "x", 1), 1);
-    poller.Arm(p.a, true, true, true);
+    poller.Arm(p.a, true, true);
   }
   std::map<int, Report> all;
   struct Consume {
     KqueuePoller* poller;
     std::map<int, Report>* all;
-    void operator()(int fd, bool readable, bool writable) const {
-      Recorder{all}(fd, readable, writable);
-      if (readable) poller->Arm(fd, false, false, false);
+    void Ready(int fd, bool readable, bool writable) const {
+      Recorder{all}.Ready(fd, readable, writable);
+      if (readable) poller->Arm(fd, false, false);
     }
     void ArmFailed(int, bool, bool, int32_t) const { ADD_FAILURE(); }
   };
@@ -195,14 +197,14 @@ TEST(KqueuePollerTest, ReadyFdsBeyondTheEventSlotsAreReportedLater) {
 TEST(KqueuePollerTest, AFailedDeleteIsNotReported) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
-  poller.Arm(p.a, true, false, true);
+  poller.Arm(p.a, true, false);
   PollOnce(poller, 0);
   // Gone behind the poller's back (BSD drops the registration on close):
   // deleting it fails, which means there is nothing left to delete.
   int fd = p.a;
   close(p.a);
   p.a = -1;
-  poller.Arm(fd, false, false, false);
+  poller.Arm(fd, false, false);
   auto start = steady_clock::now();
   EXPECT_TRUE(PollOnce(poller, kLongNs / 50).empty());
   EXPECT_LT(steady_clock::now() - start, milliseconds(1000));
@@ -214,7 +216,7 @@ TEST(KqueuePollerTest, FailedRegistrationIsReportedAtOnce) {
   int closed = dup(p.a);
   ASSERT_GE(closed, 0);
   close(closed);  // a number that names no open file
-  poller.Arm(closed, true, true, true);
+  poller.Arm(closed, true, true);
   auto start = steady_clock::now();
   std::map<int, Report> reports = PollOnce(poller, kLongNs);
   // The failed change must not make kevent() wait (libkqueue does when
@@ -230,7 +232,7 @@ TEST(KqueuePollerTest, FailedRegistrationIsReportedAtOnce) {
 TEST(KqueuePollerTest, DisarmBeforePollDropsTheQueuedChanges) {
   KqueuePoller poller = NewPoller();
   SocketPair p;
-  poller.Arm(p.a, true, true, true);
+  poller.Arm(p.a, true, true);
   poller.Disarm(p.a);
   EXPECT_EQ(poller.PendingChanges(), 0u);
   EXPECT_TRUE(PollOnce(poller, 0).empty());
@@ -241,7 +243,7 @@ TEST(KqueuePollerTest, DisarmThenCloseThenReuseTheNumber) {
   int reused;
   {
     SocketPair p;
-    poller.Arm(p.a, true, true, true);
+    poller.Arm(p.a, true, true);
     PollOnce(poller, kLongNs);
     poller.Disarm(p.a);
     reused = p.a;
@@ -250,7 +252,7 @@ TEST(KqueuePollerTest, DisarmThenCloseThenReuseTheNumber) {
   TakeNumber(q, reused);
   // libkqueue refuses EV_ADD of a reused number whose old registration was
   // not deleted before close; Disarm deleted it.
-  poller.Arm(reused, true, true, true);
+  poller.Arm(reused, true, true);
   std::map<int, Report> reports = PollOnce(poller, kLongNs);
   ASSERT_TRUE(reports.count(reused));
   EXPECT_FALSE(reports[reused].failed_read || reports[reused].failed_write);
@@ -260,8 +262,8 @@ TEST(KqueuePollerTest, DisarmThenCloseThenReuseTheNumber) {
 TEST(KqueuePollerTest, DisarmInsideACallbackDropsTheRestOfTheBatch) {
   KqueuePoller poller = NewPoller();
   SocketPair p1, p2;
-  poller.Arm(p1.a, true, true, true);
-  poller.Arm(p2.a, true, true, true);
+  poller.Arm(p1.a, true, true);
+  poller.Arm(p2.a, true, true);
   // Both are writable: one batch holds both. Whichever comes first disarms
   // the other, which must then not be reported.
   std::vector<int> seen;
@@ -269,7 +271,7 @@ TEST(KqueuePollerTest, DisarmInsideACallbackDropsTheRestOfTheBatch) {
     KqueuePoller* poller;
     std::vector<int>* seen;
     int fds[2];
-    void operator()(int fd, bool, bool) const {
+    void Ready(int fd, bool, bool) const {
       seen->push_back(fd);
       poller->Disarm(fd == fds[0] ? fds[1] : fds[0]);
     }
@@ -284,8 +286,8 @@ TEST(KqueuePollerTest, MoreRegistrationsThanEventSlots) {
   std::vector<SocketPair> pairs(20);
   int closed = dup(0);
   close(closed);
-  for (SocketPair& p : pairs) poller.Arm(p.a, true, true, true);
-  poller.Arm(closed, true, true, true);
+  for (SocketPair& p : pairs) poller.Arm(p.a, true, true);
+  poller.Arm(closed, true, true);
   std::map<int, Report> all;
   for (int turn = 0; turn < 100 && all.size() < pairs.size() + 1; ++turn) {
     poller.Poll(turn == 0 ? 0 : kLongNs, Recorder{&all});

@@ -7,11 +7,12 @@
 #include <ctime>
 
 #include "absl/status/status.h"
+#include "backends/readiness/timeout.h"
 #include "platform/socket.h"
 
 namespace polyio {
 
-absl::StatusOr<PollPoller> PollPoller::Create() {
+absl::StatusOr<PollPoller> PollPoller::Create(const BackendOptions&) {
   int p[2];
   if (pipe(p) < 0) return absl::ErrnoToStatus(errno, "pipe");
   UniqueFd r(p[0]);
@@ -22,13 +23,11 @@ absl::StatusOr<PollPoller> PollPoller::Create() {
 }
 
 PollPoller::PollPoller(UniqueFd wake_read, UniqueFd wake_write)
-    : wake_read_(std::move(wake_read)),
-      wake_write_(std::move(wake_write)),
-      wake_pending_(std::make_unique<std::atomic<bool>>(false)) {
+    : wake_read_(std::move(wake_read)), wake_write_(std::move(wake_write)) {
   fds_.push_back(pollfd{wake_read_.get(), POLLIN, 0});
 }
 
-int PollPoller::Arm(int fd, bool want_read, bool want_write, bool) {
+int PollPoller::Arm(int fd, bool want_read, bool want_write) {
   short events =
       static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
   if (events == 0) {
@@ -60,22 +59,18 @@ void PollPoller::Remove(int fd) {
 }
 
 void PollPoller::Wake() {
-  if (wake_pending_->exchange(true, std::memory_order_acq_rel)) return;
-  char one = 1;
-  [[maybe_unused]] ssize_t n = write(wake_write_.get(), &one, 1);
+  wake_latch_.Wake([this] {
+    char one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_write_.get(), &one, 1);
+  });
 }
 
 void PollPoller::DrainWake() {
-  // Drained first, cleared after: a Wake() that lands in between finds the
-  // flag still set and skips its write — harmless, because this wait is
-  // returning anyway, and the exchange below reads that Wake's store, so
-  // whatever it queued before waking is visible to the caller. Cleared
-  // first, such a Wake's write would be drained and the flag left set with
-  // no byte behind it: every later Wake() would be lost.
-  char buf[64];
-  while (read(wake_read_.get(), buf, sizeof(buf)) > 0) {
-  }
-  wake_pending_->exchange(false, std::memory_order_acq_rel);
+  wake_latch_.Clear([this] {
+    char buf[64];
+    while (read(wake_read_.get(), buf, sizeof(buf)) > 0) {
+    }
+  });
 }
 
 int PollPoller::WaitForEvents(int64_t timeout_ns) {
@@ -85,11 +80,7 @@ int PollPoller::WaitForEvents(int64_t timeout_ns) {
   int n =
       ppoll(fds_.data(), fds_.size(), timeout_ns < 0 ? nullptr : &ts, nullptr);
 #else
-  int timeout_ms = timeout_ns < 0 ? -1
-                   : timeout_ns > int64_t{1} << 40
-                       ? (1 << 30)
-                       : static_cast<int>((timeout_ns + 999999) / 1000000);
-  int n = ::poll(fds_.data(), fds_.size(), timeout_ms);
+  int n = ::poll(fds_.data(), fds_.size(), MillisecondTimeout(timeout_ns));
 #endif
   return n < 0 ? 0 : n;
 }

@@ -13,28 +13,32 @@
 
 #include <poll.h>
 
-#include <atomic>
 #include <cstdint>
-#include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
+#include "backends/readiness/poller.h"
+#include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
 
 namespace polyio {
 
 class PollPoller {
  public:
+  static constexpr std::string_view kName = "poll";
   static constexpr bool kEdgeTriggered = false;
 
-  static absl::StatusOr<PollPoller> Create();
+  // No option concerns it: every wait reports all ready fds.
+  static absl::StatusOr<PollPoller> Create(const BackendOptions& options);
 
-  int Arm(int fd, bool want_read, bool want_write, bool first);
+  int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
 
-  template <class OnEvent>
-  void Poll(int64_t timeout_ns, OnEvent&& on_event) {
+  template <PollerReportSink Sink>
+  void Poll(int64_t timeout_ns, Sink&& sink) {
     if (WaitForEvents(timeout_ns) <= 0) return;
     if (fds_[0].revents != 0) DrainWake();
     // Callbacks may Arm/Disarm and so reorder the array: walk a snapshot.
@@ -44,8 +48,8 @@ class PollPoller {
     }
     for (const pollfd& p : ready_) {
       bool error = p.revents & (POLLERR | POLLHUP | POLLNVAL);
-      on_event(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
-               error || (p.revents & POLLOUT));
+      sink.Ready(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
+                 error || (p.revents & POLLOUT));
     }
   }
 
@@ -60,8 +64,11 @@ class PollPoller {
   std::vector<pollfd> fds_;       // [0] is the wake pipe
   std::vector<int32_t> slot_of_;  // fd -> index in fds_, or -1
   std::vector<pollfd> ready_;     // scratch for Poll
-  std::unique_ptr<std::atomic<bool>> wake_pending_;
+  // Later wakes skip the write(2) until the poller has seen the pipe.
+  WakeLatch wake_latch_;
 };
+
+static_assert(ReadinessPoller<PollPoller>);
 
 }  // namespace polyio
 

@@ -12,28 +12,16 @@
 // - Cancel and Forget move parked operations to a queue of finished ones,
 //   delivered by the next Wait, so no callback ever runs inside Cancel.
 //
-// The Poller is a small class with:
-//   static constexpr bool kEdgeTriggered;
-//   int Arm(int fd, bool want_read, bool want_write, bool first);  // 0/-errno
-//   void Disarm(int fd);
-//   template <class F> void Poll(int64_t timeout_ns, F on_event);
-//       // on_event(int fd, bool readable, bool writable)
-//       // on_event.ArmFailed(int fd, bool read, bool write, int32_t -errno)
-//   void Wake();
-// A poller that applies registrations late (kqueue batches them into the
-// kevent call of the next Poll, so Arm returns 0 before the kernel has seen
-// them) reports a registration that failed through on_event.ArmFailed, for
-// the directions whose filter failed. The parked operations of a failed
-// direction complete with that error; when both failed the fd counts as
-// unregistered again, so the next park re-arms it. A direction that failed
-// alone (kqueue: EVFILT_WRITE on a pipe's read end) is not retried, because
-// operations of that direction fail at once on such an fd anyway. Pollers
-// that register synchronously (epoll, poll) return the error from Arm and
-// never call ArmFailed.
-// An edge-triggered poller is armed once per fd for both directions and then
-// left alone (no syscall per operation); a level-triggered one is armed with
-// exactly the directions that have waiters, so it never spins on an fd that
-// nobody waits for.
+// The Poller is the OS mechanism underneath (poller.h, the ReadinessPoller
+// concept). The reactor arms an edge-triggered poller once per fd for both
+// directions (no syscall per operation after that), and a level-triggered
+// one with exactly the directions that have waiters. A registration that
+// failed late (reported through ReportSink::ArmFailed, for the directions
+// whose filter failed) completes the parked operations of those directions
+// with the error; when both failed the fd counts as unregistered again, so
+// the next park re-arms it. A direction that failed alone (kqueue:
+// EVFILT_WRITE on a pipe's read end) is not retried, because operations of
+// that direction fail at once on such an fd anyway.
 //
 // Thread-hostile, except Wake() (thread-safe).
 #ifndef POLYIO_BACKENDS_READINESS_REACTOR_H_
@@ -47,11 +35,12 @@
 #include "backends/operation.h"
 #include "backends/readiness/fd_table.h"
 #include "backends/readiness/op_list.h"
+#include "backends/readiness/poller.h"
 #include "backends/readiness/try_op.h"
 
 namespace polyio {
 
-template <class Poller>
+template <ReadinessPoller Poller>
 class ReadinessReactor {
  public:
   explicit ReadinessReactor(Poller poller) : poller_(std::move(poller)) {}
@@ -101,15 +90,12 @@ class ReadinessReactor {
     delivered_ = 0;
     DeliverFinished();
     if (delivered_ > 0 || !finished_.empty()) timeout_ns = 0;
-    poller_.Poll(timeout_ns, Events(this));
+    poller_.Poll(timeout_ns, ReportSink(this));
     return delivered_;
   }
 
   void Wake() { poller_.Wake(); }
   size_t InFlight() const { return in_flight_; }
-
- protected:
-  Poller& poller() { return poller_; }
 
  private:
   // backend_state bits (TryOp owns kConnectStarted).
@@ -125,11 +111,12 @@ class ReadinessReactor {
     bool armed_write = false;
   };
 
-  // What Poller::Poll reports to (see the top of this file).
-  class Events {
+  // Where Poller::Poll reports ready fds and late registration failures
+  // (a PollerReportSink): straight into this reactor.
+  class ReportSink {
    public:
-    explicit Events(ReadinessReactor* reactor) : reactor_(reactor) {}
-    void operator()(int fd, bool readable, bool writable) const {
+    explicit ReportSink(ReadinessReactor* reactor) : reactor_(reactor) {}
+    void Ready(int fd, bool readable, bool writable) const {
       reactor_->OnReady(fd, readable, writable);
     }
     void ArmFailed(int fd, bool read, bool write, int32_t error) const {
@@ -139,6 +126,7 @@ class ReadinessReactor {
    private:
     ReadinessReactor* reactor_;
   };
+  static_assert(PollerReportSink<ReportSink>);
 
   static OpList& ListOf(FdState& fd, const Operation* op) {
     switch (DirectionOf(*op)) {
@@ -171,7 +159,7 @@ class ReadinessReactor {
           state.either.empty()) {
         return 0;
       }
-      int err = poller_.Arm(fd, true, true, /*first=*/true);
+      int err = poller_.Arm(fd, /*want_read=*/true, /*want_write=*/true);
       state.registered = (err == 0);
       return err;
     } else {
@@ -181,7 +169,7 @@ class ReadinessReactor {
           want_write == state.armed_write) {
         return 0;
       }
-      int err = poller_.Arm(fd, want_read, want_write, !state.registered);
+      int err = poller_.Arm(fd, want_read, want_write);
       if (err != 0) return err;
       state.registered = true;
       state.armed_read = want_read;

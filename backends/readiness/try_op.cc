@@ -104,21 +104,13 @@ int32_t TryOp(Operation* op) {
     case OpKind::kClose:
       // close(2) is not retried on EINTR: the fd is released either way.
       return ::close(op->fd) == 0 ? 0 : -errno;
-    // Regular files are always "ready": these finish at once. Handing them
-    // to the blocking pool, so that a slow disk cannot stall the driver, is
-    // the blocking pool's issue (see docs/backends.md).
+    // Not for readiness backends (NativeFileIo() is false, so the runtime
+    // runs them on the blocking pool): done here they would block the
+    // driver on a slow disk, so a caller that sends one anyway is told.
     case OpKind::kPread:
-      return Retrying([op] {
-        return ::pread(op->fd, op->buf, op->len,
-                       static_cast<off_t>(op->offset));
-      });
     case OpKind::kPwrite:
-      return Retrying([op] {
-        return ::pwrite(op->fd, op->buf, op->len,
-                        static_cast<off_t>(op->offset));
-      });
     case OpKind::kFsync:
-      return Retrying([op] { return ::fsync(op->fd); });
+      return -EOPNOTSUPP;
   }
   return -EINVAL;
 }

@@ -1,0 +1,207 @@
+// ReadinessReactor over a fake poller: which Arm and Disarm calls it makes
+// for edge- and level-triggered pollers, and what it does with a failed
+// registration, reported at once (Arm's result) or late (ArmFailed). The
+// whole backend contract is checked on the real pollers by
+// backends/backend_contract_test.cc.
+#include "backends/readiness/reactor.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "backends/backend.h"
+#include "backends/counted_op.h"
+#include "backends/readiness/poller.h"
+#include "gtest/gtest.h"
+
+namespace polyio {
+namespace {
+
+// What the test and its fake poller share: the calls made, the result the
+// next Arm returns, and what the next Poll reports.
+struct FakeState {
+  struct Report {
+    int fd;
+    bool read;
+    bool write;
+    int32_t error;  // 0: Ready(fd, read, write); else ArmFailed(..., error)
+  };
+  std::vector<std::string> calls;
+  int arm_result = 0;
+  std::vector<Report> next_poll;
+};
+
+template <bool kEdge>
+class FakePoller {
+ public:
+  static constexpr std::string_view kName = "fake";
+  static constexpr bool kEdgeTriggered = kEdge;
+
+  static absl::StatusOr<FakePoller> Create(const BackendOptions&) {
+    return FakePoller(std::make_shared<FakeState>());
+  }
+  explicit FakePoller(std::shared_ptr<FakeState> state)
+      : state_(std::move(state)) {}
+
+  int Arm(int fd, bool want_read, bool want_write) {
+    state_->calls.push_back("Arm " + std::to_string(fd) + " " +
+                            (want_read ? "r" : "-") + (want_write ? "w" : "-"));
+    return state_->arm_result;
+  }
+  void Disarm(int fd) {
+    state_->calls.push_back("Disarm " + std::to_string(fd));
+  }
+  template <PollerReportSink Sink>
+  void Poll(int64_t, Sink&& sink) {
+    std::vector<FakeState::Report> reports = std::move(state_->next_poll);
+    state_->next_poll.clear();
+    for (const FakeState::Report& r : reports) {
+      if (r.error == 0) {
+        sink.Ready(r.fd, r.read, r.write);
+      } else {
+        sink.ArmFailed(r.fd, r.read, r.write, r.error);
+      }
+    }
+  }
+  void Wake() {}
+
+ private:
+  std::shared_ptr<FakeState> state_;
+};
+
+static_assert(ReadinessPoller<FakePoller<true>>);
+static_assert(ReadinessPoller<FakePoller<false>>);
+
+// A reactor over a fake poller, and a socket pair whose end `a` has an
+// empty receive buffer and a full send buffer, so that both a read and a
+// write on it park.
+template <bool kEdge>
+class ReactorTest : public ::testing::Test {
+ protected:
+  ReactorTest() : reactor_(FakePoller<kEdge>(state_)) {
+    int sv[2];
+    EXPECT_EQ(
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
+        0);
+    a_ = sv[0];
+    b_ = sv[1];
+    read_.fd = write_.fd = a_;
+    static char fill[65536];
+    while (send(a_, fill, sizeof(fill), MSG_NOSIGNAL) > 0) {
+    }
+  }
+  ~ReactorTest() override {
+    reactor_.Forget(a_);
+    close(a_);
+    close(b_);
+  }
+
+  // Parks read_ and write_ on a_; returns the poller calls that made.
+  std::vector<std::string> ParkReadAndWrite() {
+    EXPECT_FALSE(reactor_.Submit(&read_));
+    EXPECT_FALSE(reactor_.Submit(&write_));
+    return TakeCalls();
+  }
+
+  std::string fd() const { return std::to_string(a_); }
+
+  std::vector<std::string> TakeCalls() {
+    return std::exchange(state_->calls, {});
+  }
+
+  std::shared_ptr<FakeState> state_ = std::make_shared<FakeState>();
+  ReadinessReactor<FakePoller<kEdge>> reactor_;
+  int a_ = -1;
+  int b_ = -1;
+  char in_[8] = {};
+  char out_[8] = {};
+  CountedOp read_ = TransferOp(OpKind::kRead, -1, in_, sizeof(in_));
+  CountedOp write_ = TransferOp(OpKind::kWrite, -1, out_, sizeof(out_));
+};
+
+using EdgeReactorTest = ReactorTest<true>;
+using LevelReactorTest = ReactorTest<false>;
+using Calls = std::vector<std::string>;
+
+// An edge-triggered poller is armed once per fd, for both directions.
+TEST_F(EdgeReactorTest, ArmsOnceForBothDirections) {
+  EXPECT_EQ(ParkReadAndWrite(), (Calls{"Arm " + fd() + " rw"}));
+  reactor_.Cancel(&read_);
+  reactor_.Cancel(&write_);
+  EXPECT_EQ(reactor_.Wait(0), 2);
+  EXPECT_TRUE(TakeCalls().empty());
+}
+
+// A level-triggered poller is re-armed whenever the waited directions change.
+TEST_F(LevelReactorTest, ArmsExactlyTheDirectionsWithWaiters) {
+  EXPECT_EQ(ParkReadAndWrite(),
+            (Calls{"Arm " + fd() + " r-", "Arm " + fd() + " rw"}));
+  reactor_.Cancel(&read_);
+  reactor_.Cancel(&write_);
+  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd() + " -w", "Arm " + fd() + " --"}));
+  reactor_.Wait(0);
+}
+
+// Forget disarms an fd the poller was armed for, before the caller closes it.
+TEST_F(LevelReactorTest, ForgetDisarmsARegisteredFd) {
+  ParkReadAndWrite();
+  reactor_.Forget(a_);
+  EXPECT_EQ(TakeCalls(), (Calls{"Disarm " + fd()}));
+  EXPECT_EQ(reactor_.Wait(0), 2);
+  EXPECT_EQ(read_.res, -ECANCELED);
+}
+
+// A parked operation whose Arm fails completes with that error, from Wait.
+TEST_F(LevelReactorTest, ArmErrorCompletesTheOperationFromWait) {
+  state_->arm_result = -ENOMEM;
+  ASSERT_FALSE(reactor_.Submit(&read_));
+  EXPECT_EQ(read_.completions(), 0);
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, -ENOMEM);
+}
+
+// A late failure of both directions fails both; the next park arms again.
+TEST_F(LevelReactorTest, LateFailureOfBothDirectionsRearmsOnTheNextPark) {
+  ParkReadAndWrite();
+  state_->next_poll = {{a_, true, true, -EBADF}};
+  EXPECT_EQ(reactor_.Wait(0), 2);
+  EXPECT_EQ(read_.res, -EBADF);
+  EXPECT_EQ(write_.res, -EBADF);
+  ASSERT_FALSE(reactor_.Submit(&read_));
+  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd() + " r-"}));
+  reactor_.Cancel(&read_);
+  reactor_.Wait(0);
+}
+
+// A late failure of one direction fails only that direction's operations.
+TEST_F(LevelReactorTest, LateFailureOfOneDirectionLeavesTheOther) {
+  ParkReadAndWrite();
+  state_->next_poll = {{a_, false, true, -EPIPE}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(write_.res, -EPIPE);
+  EXPECT_EQ(read_.completions(), 0);
+  EXPECT_EQ(reactor_.InFlight(), 1u);
+  reactor_.Cancel(&read_);
+  reactor_.Wait(0);
+}
+
+// A ready report retries the parked operation, which completes with data.
+TEST_F(LevelReactorTest, ReadyReportRetriesTheParkedOperation) {
+  ASSERT_FALSE(reactor_.Submit(&read_));
+  ASSERT_EQ(::write(b_, "hi", 2), 2);
+  state_->next_poll = {{a_, true, false, 0}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, 2);
+}
+
+}  // namespace
+}  // namespace polyio
