@@ -17,14 +17,19 @@ repositories without network access, backed by Debian 12 packages:
   @boost                        libboost1.81-dev (header-only Asio)
   @libuv                        libuv1-dev
   @libkqueue                    libkqueue, if installed (libkqueue/repository.bzl)
+  @bazel_skylib                 bazel-skylib (/usr/share/bazel/tools/skylib)
+  @rules_java                   bazel-rules-java (/usr/share/bazel/rules/java;
+                                Bazel 4.2.3 would otherwise download it)
 
 Headers come from /usr/include, which is a system include directory of the
 auto-configured C++ toolchain, so the stand-ins declare no hdrs and Bazel's
 include checking accepts them. Each repository rule checks that its Debian
 package is installed and fails with the apt-get line to run if it is not.
 
-A consumer that already has the real repositories simply does not call
-polyio_offline_dependencies(); the labels are the same.
+polyio_offline_dependencies() declares only the repositories the WORKSPACE
+does not declare before calling it (native.existing_rule), so a workspace
+that has the real ones (or its own stand-ins) under these names keeps them;
+the labels are the same. tests/consumer/ is such a workspace.
 """
 
 load("//third_party:absl/libs.bzl", "ABSL_LIBS")
@@ -86,15 +91,31 @@ _absl_repository = repository_rule(
 )
 
 def _maybe(rule, name, **kwargs):
-    if name not in native.existing_rules():
+    """Declares repository `name` unless the WORKSPACE already has one of
+    that name (declared before this macro was called): then that one is
+    used, and no second copy is made."""
+    if native.existing_rule(name) == None:
         rule(name = name, **kwargs)
 
 def polyio_offline_dependencies():
     """Declares every external repository polyio needs, offline.
 
-    Call from WORKSPACE after the @bazel_skylib/@rules_java/@platforms
-    declarations. Repositories already declared are left alone.
+    Call from WORKSPACE. Repositories already declared under these names
+    (before the call) are left alone, so a workspace with its own
+    @com_google_absl, @bazel_skylib, ... keeps them. @bazel_skylib and
+    @rules_java come from Debian's bazel-skylib and bazel-rules-java
+    (Bazel 4.2.3 would otherwise download @rules_java).
     """
+    _maybe(
+        native.local_repository,
+        name = "bazel_skylib",
+        path = "/usr/share/bazel/tools/skylib",
+    )
+    _maybe(
+        native.local_repository,
+        name = "rules_java",
+        path = "/usr/share/bazel/rules/java",
+    )
     _maybe(
         _files_repository,
         name = "rules_cc",
@@ -127,13 +148,7 @@ def polyio_offline_dependencies():
         requires = ["/usr/include/benchmark/benchmark.h"],
         debian_package = "libbenchmark-dev",
     )
-    _maybe(
-        _files_repository,
-        name = "liburing",
-        files = {Label("//third_party:liburing/BUILD.liburing"): "BUILD.bazel"},
-        requires = ["/usr/include/liburing.h"],
-        debian_package = "liburing-dev",
-    )
+    _system_libraries(_maybe)
     _maybe(
         _files_repository,
         name = "boost",
@@ -148,4 +163,24 @@ def polyio_offline_dependencies():
         requires = ["/usr/include/uv.h"],
         debian_package = "libuv1-dev",
     )
-    _maybe(libkqueue_repository, name = "libkqueue")
+
+def _system_libraries(declare):
+    """@liburing and @libkqueue, from the host's libraries: Debian's
+    liburing-dev, and libkqueue wherever libkqueue/repository.bzl finds it."""
+    declare(
+        _files_repository,
+        name = "liburing",
+        files = {Label("//third_party:liburing/BUILD.liburing"): "BUILD.bazel"},
+        requires = ["/usr/include/liburing.h"],
+        debian_package = "liburing-dev",
+    )
+    declare(libkqueue_repository, name = "libkqueue")
+
+def _declare(rule, name, **kwargs):
+    rule(name = name, **kwargs)
+
+def polyio_system_libraries():
+    """@liburing and @libkqueue, for MODULE.bazel's module extension
+    (third_party/extensions.bzl): bzlmod has no existing_rule, and a module
+    extension's repositories are its own, so nothing is skipped there."""
+    _system_libraries(_declare)

@@ -1,9 +1,12 @@
-# Sourced by tools/test and tools/bench: installs the Debian 12 packages the
-# build needs, and only those that are missing (dpkg-query first; apt-get
-# update + install only when something is missing). No other downloads.
+# Sourced by tools/test, tools/bench and tests/consumer/run.sh: installs the
+# Debian 12 packages the build needs, and only those that are missing
+# (dpkg-query first; apt-get update + install only when something is
+# missing). No other downloads.
 #
 #   polyio_install_deps            install what is missing (needs root/sudo)
 #   POLYIO_SKIP_INSTALL=1          skip the whole step
+#   polyio_bazel_flags             sets POLYIO_BAZEL_FLAGS (below)
+#   polyio_libkqueue_missing       says why kqueue cannot build here (below)
 
 POLYIO_DEBIAN_PACKAGES=(
   bazel-bootstrap bazel-rules-java bazel-skylib
@@ -58,4 +61,19 @@ polyio_bazel_flags() {
   if [[ -n "${POLYIO_LIBKQUEUE_PREFIX:-}" ]]; then
     POLYIO_BAZEL_FLAGS+=("--repo_env=POLYIO_LIBKQUEUE_PREFIX=$POLYIO_LIBKQUEUE_PREFIX")
   fi
+}
+
+# polyio_libkqueue_missing: on Linux without libkqueue where
+# third_party/libkqueue/repository.bzl looks for it, prints why the kqueue
+# backend cannot build here, in words to act on, and returns 0; returns 1
+# (printing nothing) where kqueue can build: libkqueue found, or not Linux.
+polyio_libkqueue_missing() {
+  local prefix="${POLYIO_LIBKQUEUE_PREFIX:-/opt/libkqueue}"
+  if [[ "$(uname -s)" != Linux || -e "$prefix/include/kqueue/sys/event.h" ||
+        -e /usr/include/kqueue/sys/event.h ]]; then
+    return 1
+  fi
+  echo "libkqueue is not installed (looked in $prefix and /usr);" \
+    "kqueue runs on Linux only through it (POLYIO_LIBKQUEUE_PREFIX=DIR" \
+    "if it is elsewhere)"
 }
