@@ -10,7 +10,7 @@
 //   free them in between.
 // - `res` carries the result as io_uring does: bytes transferred, a new fd,
 //   a readiness mask, or a negative errno. EAGAIN and EINTR never appear.
-// - The `link_*` and `backend_state` fields are the backend's; callers leave
+// - The `link` and `backend_state` fields are the backend's; callers leave
 //   them alone.
 //
 // Thread-compatible: an Operation is used by one driver thread at a time.
@@ -22,6 +22,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "platform/intrusive_list.h"
 
 namespace polyio {
 
@@ -71,10 +73,9 @@ struct Operation {
   // Submit returned true. It may submit new operations; it must not block.
   CompleteFn on_complete = nullptr;
 
-  // Backend-private: intrusive links for waiter lists and the completion
-  // queue, and a small state word.
-  Operation* link_next = nullptr;
-  Operation* link_prev = nullptr;
+  // Backend-private: the intrusive link for waiter lists and the completion
+  // queue (backends/readiness/op_list.h), and a small state word.
+  ListLink<Operation> link;
   uint32_t backend_state = 0;
 };
 

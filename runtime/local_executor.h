@@ -75,9 +75,11 @@ class LocalExecutor final : public TaskScheduler {
   void Schedule(Runnable* task, Reason /*reason*/) override { Schedule(task); }
   bool HasWorkHere() const override { return HasWork(); }
   // Owner thread.
-  void AddLiveTask(internal::TaskHeader* task) override { live_.Add(task); }
+  void AddLiveTask(internal::TaskHeader* task) override {
+    live_.PushBack(task);
+  }
   void RemoveLiveTask(internal::TaskHeader* task) override {
-    live_.Remove(task);
+    live_.Unlink(task);
   }
   // Owner thread: a task polled and not complete, or null.
   internal::TaskHeader* AnyLiveTask() const { return live_.front(); }

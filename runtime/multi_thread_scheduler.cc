@@ -243,12 +243,12 @@ void MultiThreadScheduler::NotifyOne() {
 
 void MultiThreadScheduler::AddLiveTask(internal::TaskHeader* task) {
   MutexLock lock(&live_mu_);
-  live_.Add(task);
+  live_.PushBack(task);
 }
 
 void MultiThreadScheduler::RemoveLiveTask(internal::TaskHeader* task) {
   MutexLock lock(&live_mu_);
-  live_.Remove(task);
+  live_.Unlink(task);
 }
 
 void MultiThreadScheduler::DiscardQueued() {

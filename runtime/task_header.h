@@ -41,6 +41,7 @@
 #include <exception>
 #include <source_location>
 
+#include "platform/intrusive_list.h"
 #include "runtime/atomic_waker.h"
 #include "runtime/context.h"
 #include "runtime/frame_pool.h"
@@ -122,8 +123,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   void Abandon();
 
   // The scheduler's list of live tasks (LiveTaskList).
-  TaskHeader* live_prev = nullptr;
-  TaskHeader* live_next = nullptr;
+  ListLink<TaskHeader> live_link;
 
  private:
   static constexpr uint32_t kScheduled = 1;
@@ -159,32 +159,9 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   AtomicWaker join_waker_;
 };
 
-// An intrusive list of TaskHeaders through live_prev/live_next.
-// Thread-compatible: its owner locks if it needs to.
-class LiveTaskList {
- public:
-  void Add(TaskHeader* task) {
-    task->live_prev = nullptr;
-    task->live_next = head_;
-    if (head_ != nullptr) head_->live_prev = task;
-    head_ = task;
-  }
-  void Remove(TaskHeader* task) {
-    if (task->live_prev != nullptr) {
-      task->live_prev->live_next = task->live_next;
-    } else {
-      head_ = task->live_next;
-    }
-    if (task->live_next != nullptr) {
-      task->live_next->live_prev = task->live_prev;
-    }
-    task->live_prev = task->live_next = nullptr;
-  }
-  TaskHeader* front() const { return head_; }
-
- private:
-  TaskHeader* head_ = nullptr;
-};
+// The tasks a scheduler has polled and not seen complete, so that shutdown
+// can free them. Thread-compatible: its owner locks if it needs to.
+using LiveTaskList = IntrusiveList<TaskHeader, &TaskHeader::live_link>;
 
 }  // namespace internal
 }  // namespace polyio

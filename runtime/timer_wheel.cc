@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 namespace polyio {
 namespace {
@@ -17,14 +18,10 @@ TimerWheel::TimerWheel(Instant start, Duration tick)
 
 TimerWheel::~TimerWheel() {
   auto drop = [](List& list) {
-    for (TimerEntry* e = list.head; e != nullptr;) {
-      TimerEntry* next = e->next;
-      e->prev = e->next = nullptr;
+    while (TimerEntry* e = list.PopFront()) {
       e->level = -1;
       if (e->discard != nullptr) e->discard(e);
-      e = next;
     }
-    list = List{};
   };
   for (auto& level : slots_) {
     for (List& list : level) drop(list);
@@ -45,17 +42,6 @@ uint64_t TimerWheel::FloorTicks(Instant t) const {
   return static_cast<uint64_t>((t - start_).count() / tick_.count());
 }
 
-void TimerWheel::PushBack(List& list, TimerEntry* e) {
-  e->next = nullptr;
-  e->prev = list.tail;
-  if (list.tail != nullptr) {
-    list.tail->next = e;
-  } else {
-    list.head = e;
-  }
-  list.tail = e;
-}
-
 TimerWheel::List& TimerWheel::ListOf(const TimerEntry* e) {
   if (e->level == kExpired) return expired_;
   if (e->level == kFiring) return firing_;
@@ -65,7 +51,7 @@ TimerWheel::List& TimerWheel::ListOf(const TimerEntry* e) {
 void TimerWheel::Link(TimerEntry* e) {
   if (e->when <= elapsed_) {
     e->level = kExpired;
-    PushBack(expired_, e);
+    expired_.PushBack(e);
     return;
   }
   // The highest bit where deadline and now differ picks the level.
@@ -75,7 +61,7 @@ void TimerWheel::Link(TimerEntry* e) {
   int slot = static_cast<int>((e->when >> (kBitsPerLevel * level)) & 63);
   e->level = static_cast<int16_t>(level);
   e->slot = static_cast<uint8_t>(slot);
-  PushBack(slots_[level][slot], e);
+  slots_[level][slot].PushBack(e);
   occupied_[level] |= uint64_t{1} << slot;
 }
 
@@ -89,20 +75,10 @@ void TimerWheel::Insert(TimerEntry* entry, Instant deadline) {
 void TimerWheel::Remove(TimerEntry* e) {
   if (!Linked(e)) return;
   List& list = ListOf(e);
-  if (e->prev != nullptr) {
-    e->prev->next = e->next;
-  } else {
-    list.head = e->next;
-  }
-  if (e->next != nullptr) {
-    e->next->prev = e->prev;
-  } else {
-    list.tail = e->prev;
-  }
-  if (e->level < kLevels && list.head == nullptr) {
+  list.Unlink(e);
+  if (e->level < kLevels && list.empty()) {
     occupied_[e->level] &= ~(uint64_t{1} << e->slot);
   }
-  e->prev = e->next = nullptr;
   e->level = -1;
   --count_;
 }
@@ -129,24 +105,21 @@ std::optional<TimerWheel::Expiration> TimerWheel::NextExpiration() const {
 
 std::optional<Instant> TimerWheel::NextWake() const {
   if (count_ == 0) return std::nullopt;
-  if (expired_.head != nullptr) return start_ + tick_ * elapsed_;
+  if (!expired_.empty()) return start_ + tick_ * elapsed_;
   std::optional<Expiration> next = NextExpiration();
   if (!next) return std::nullopt;
   return start_ + tick_ * next->tick;
 }
 
 void TimerWheel::SortFiringByDeadline() {
-  if (firing_.head == nullptr || firing_.head->next == nullptr) return;
+  if (firing_.empty() || List::next(firing_.front()) == nullptr) return;
   scratch_.clear();
-  for (TimerEntry* e = firing_.head; e != nullptr; e = e->next) {
-    scratch_.push_back(e);
-  }
+  while (TimerEntry* e = firing_.PopFront()) scratch_.push_back(e);
   std::stable_sort(scratch_.begin(), scratch_.end(),
                    [](const TimerEntry* a, const TimerEntry* b) {
                      return a->deadline < b->deadline;
                    });
-  firing_ = List{};
-  for (TimerEntry* e : scratch_) PushBack(firing_, e);
+  for (TimerEntry* e : scratch_) firing_.PushBack(e);
 }
 
 int TimerWheel::Advance(Instant now) {
@@ -161,25 +134,22 @@ int TimerWheel::Advance(Instant now) {
     // Fire what is due now. An entry that a callback inserts already due
     // lands in expired_ and waits for the next round, so a callback that
     // re-arms itself for "now" cannot keep this loop going.
-    firing_ = expired_;
-    expired_ = List{};
-    for (TimerEntry* e = firing_.head; e != nullptr; e = e->next) {
+    firing_ = std::move(expired_);
+    for (TimerEntry* e = firing_.front(); e != nullptr; e = List::next(e)) {
       e->level = kFiring;
     }
     SortFiringByDeadline();
-    while (TimerEntry* e = firing_.head) {
+    while (TimerEntry* e = firing_.front()) {
       Remove(e);
       ++fired;
       e->fire(e);
     }
     std::optional<Expiration> next = NextExpiration();
     if (!next || next->tick > now_tick) break;
-    List taken = slots_[next->level][next->slot];
-    slots_[next->level][next->slot] = List{};
+    List taken = std::move(slots_[next->level][next->slot]);
     occupied_[next->level] &= ~(uint64_t{1} << next->slot);
     elapsed_ = next->tick;
-    while (TimerEntry* e = taken.head) {
-      taken.head = e->next;
+    while (TimerEntry* e = taken.PopFront()) {
       Link(e);  // due ones go to expired_, the rest one level down or more
     }
   }

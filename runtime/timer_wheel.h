@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "platform/clock.h"
+#include "platform/intrusive_list.h"
 
 namespace polyio {
 
@@ -39,8 +40,7 @@ struct TimerEntry {
   // Wheel-private.
   uint64_t when = 0;  // deadline in ticks since the wheel's start, rounded up
   Instant deadline;   // exact, to fire entries of one tick in deadline order
-  TimerEntry* prev = nullptr;
-  TimerEntry* next = nullptr;
+  ListLink<TimerEntry> link;
   int16_t level = -1;  // -1: not in the wheel
   uint8_t slot = 0;
 };
@@ -76,10 +76,7 @@ class TimerWheel {
   static constexpr int16_t kExpired = kLevels;     // in expired_: due
   static constexpr int16_t kFiring = kLevels + 1;  // in firing_: being fired
 
-  struct List {
-    TimerEntry* head = nullptr;
-    TimerEntry* tail = nullptr;
-  };
+  using List = IntrusiveList<TimerEntry, &TimerEntry::link>;
   struct Expiration {
     int level;
     int slot;
@@ -89,7 +86,6 @@ class TimerWheel {
   uint64_t CeilTicks(Instant t) const;
   uint64_t FloorTicks(Instant t) const;
   void Link(TimerEntry* e);
-  void PushBack(List& list, TimerEntry* e);
   void SortFiringByDeadline();
   List& ListOf(const TimerEntry* e);
   std::optional<Expiration> NextExpiration() const;

@@ -194,7 +194,7 @@ void IoUringBackend::DeliverStashed() {
   OpList batch;
   by_fd_.ForEach([&batch](int, OpList& list) {
     for (Operation* op = list.front(); op != nullptr;) {
-      Operation* next = op->link_next;
+      Operation* next = OpList::next(op);
       if (op->backend_state & kStashed) {
         list.Unlink(op);
         op->backend_state &= ~kTracked;
@@ -239,7 +239,7 @@ void IoUringBackend::Forget(int fd) {
   OpList* list = by_fd_.Find(fd);
   if (list == nullptr || list->empty()) return;
   if (features_.cancel_fd) {
-    for (Operation* op = list->front(); op != nullptr; op = op->link_next) {
+    for (Operation* op = list->front(); op != nullptr; op = OpList::next(op)) {
       op->backend_state |= kCancelRequested;
     }
     if (io_uring_sqe* sqe = GetSqe()) {
@@ -247,7 +247,7 @@ void IoUringBackend::Forget(int fd) {
       io_uring_sqe_set_data64(sqe, kCancelTag);
     }
   } else {
-    for (Operation* op = list->front(); op != nullptr; op = op->link_next) {
+    for (Operation* op = list->front(); op != nullptr; op = OpList::next(op)) {
       if (!(op->backend_state & kCancelRequested)) QueueCancel(op);
     }
   }
@@ -260,7 +260,7 @@ void IoUringBackend::CancelAll() {
   // By user_data, not by fd: an fd closed without Forget (a caller's bug)
   // must not leave an operation that shutdown then waits for forever.
   by_fd_.ForEach([this](int, OpList& list) {
-    for (Operation* op = list.front(); op != nullptr; op = op->link_next) {
+    for (Operation* op = list.front(); op != nullptr; op = OpList::next(op)) {
       if (!(op->backend_state & kCancelRequested)) QueueCancel(op);
     }
   });

@@ -33,6 +33,7 @@
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
+#include "platform/intrusive_list.h"
 #include "runtime/waker.h"
 
 namespace polyio::sync::internal {
@@ -56,13 +57,13 @@ class WaitNode {
   template <class Node>
   friend class WaitList;
 
-  WaitNode* prev_ = nullptr;
-  WaitNode* next_ = nullptr;
+  ListLink<WaitNode> link_;
   bool linked_ = false;
   Waker waker_;
 };
 
-// A doubly linked FIFO of Node (a type derived from WaitNode).
+// A FIFO of Node (a type derived from WaitNode): the project's intrusive
+// list, plus the count and the "linked" flag the primitives ask about.
 template <class Node>
 class WaitList {
   static_assert(std::is_base_of_v<WaitNode, Node>);
@@ -72,39 +73,20 @@ class WaitList {
   WaitList(const WaitList&) = delete;
   WaitList& operator=(const WaitList&) = delete;
 
-  bool empty() const { return head_ == nullptr; }
+  bool empty() const { return nodes_.empty(); }
   size_t size() const { return size_; }
-  Node* front() const { return static_cast<Node*>(head_); }
+  Node* front() const { return static_cast<Node*>(nodes_.front()); }
 
   void PushBack(Node* node) {
-    WaitNode* n = node;
-    n->prev_ = tail_;
-    n->next_ = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next_ = n;
-    } else {
-      head_ = n;
-    }
-    tail_ = n;
-    n->linked_ = true;
+    nodes_.PushBack(node);
+    node->linked_ = true;
     ++size_;
   }
 
   // Unlinks `node`, which must be linked in this list.
   void Remove(Node* node) {
-    WaitNode* n = node;
-    if (n->prev_ != nullptr) {
-      n->prev_->next_ = n->next_;
-    } else {
-      head_ = n->next_;
-    }
-    if (n->next_ != nullptr) {
-      n->next_->prev_ = n->prev_;
-    } else {
-      tail_ = n->prev_;
-    }
-    n->prev_ = n->next_ = nullptr;
-    n->linked_ = false;
+    nodes_.Unlink(node);
+    node->linked_ = false;
     --size_;
   }
 
@@ -115,8 +97,7 @@ class WaitList {
   }
 
  private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
+  IntrusiveList<WaitNode, &WaitNode::link_> nodes_;
   size_t size_ = 0;
 };
 
