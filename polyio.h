@@ -6,15 +6,16 @@
 #include "platform/socket_address.h"          // IWYU pragma: export
 #include "runtime/blocking/spawn_blocking.h"  // IWYU pragma: export
 #include "runtime/compose/compose.h"          // IWYU pragma: export
+#include "runtime/driver/spawn.h"             // IWYU pragma: export
 #include "runtime/event_loop.h"               // IWYU pragma: export
 #include "runtime/fs/file.h"                  // IWYU pragma: export
-#include "runtime/join_handle.h"              // IWYU pragma: export
 #include "runtime/net/resolve.h"              // IWYU pragma: export
 #include "runtime/net/tcp_listener.h"         // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
 #include "runtime/runtime.h"                  // IWYU pragma: export
 #include "runtime/sync/sync.h"                // IWYU pragma: export
-#include "runtime/task.h"                     // IWYU pragma: export
+#include "runtime/task/join_handle.h"         // IWYU pragma: export
+#include "runtime/task/task.h"                // IWYU pragma: export
 #include "runtime/time/sleep.h"               // IWYU pragma: export
 #include "runtime/time/timeout.h"             // IWYU pragma: export
 

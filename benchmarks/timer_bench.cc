@@ -1,15 +1,15 @@
 // Timer costs: insert+cancel on the TimerWheel directly and through Sleep
 // futures (what a Timeout that does not fire costs), and insert+fire of
 // 1,000,000 timers with random deadlines over 10 s — on the wheel, and on a
-// binary heap (std::priority_queue), the alternative DESIGN.md asks to
-// measure the wheel against.
+// binary heap (std::priority_queue), the structure a wheel has to beat to
+// be worth its complexity.
 #include <queue>
 #include <random>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "polyio.h"
-#include "runtime/timer_wheel.h"
+#include "runtime/time/timer_wheel.h"
 
 namespace polyio::bench {
 namespace {

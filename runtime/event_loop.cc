@@ -4,9 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/frame_pool.h"
-#include "runtime/runnable.h"
-#include "runtime/timer_wheel.h"
+#include "runtime/task/frame_pool.h"
+#include "runtime/task/runnable.h"
+#include "runtime/time/timer_wheel.h"
 
 namespace polyio {
 namespace internal {
@@ -147,7 +147,7 @@ class FdWatch : public Runnable {
   }
   void Queue() {
     queued_ = true;
-    loop_->driver().executor().Schedule(this);
+    loop_->driver().local_scheduler().Schedule(this);
   }
   void End() {
     loop_->pending_.fetch_sub(1, std::memory_order_relaxed);
@@ -263,7 +263,7 @@ EventLoop::~EventLoop() = default;
 
 void EventLoop::Post(Callback fn) {
   pending_.fetch_add(1, std::memory_order_relaxed);
-  driver_->executor().Schedule(
+  driver_->local_scheduler().Schedule(
       new internal::PostedCallback(std::move(fn), &pending_));
 }
 

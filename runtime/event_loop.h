@@ -39,7 +39,7 @@
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
 #include "platform/clock.h"
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 
 namespace polyio {
 

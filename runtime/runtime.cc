@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
   return rt;
 }
 
-void Runtime::DieNestedBlockOn(const std::source_location& where) {
+void Runtime::DieNestedBlockOn(SourceLocation where) {
   std::fprintf(stderr,
                "polyio: Runtime::BlockOn called from inside a task (or a "
                "callback, or another thread that runs a driver), at %s:%u: "

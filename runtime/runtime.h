@@ -26,18 +26,19 @@
 #define POLYIO_RUNTIME_RUNTIME_H_
 
 #include <memory>
-#include <source_location>
 #include <string_view>
 #include <utility>
 
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
-#include "runtime/driver.h"
+#include "platform/source_location.h"
+#include "runtime/driver/driver.h"
+#include "runtime/driver/spawn.h"
 #include "runtime/event_loop.h"
-#include "runtime/join_handle.h"
-#include "runtime/multi_thread_scheduler.h"
-#include "runtime/task.h"
-#include "runtime/thread_parker.h"
+#include "runtime/multi_thread/multi_thread_scheduler.h"
+#include "runtime/scheduler/thread_parker.h"
+#include "runtime/task/join_handle.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 
@@ -64,13 +65,12 @@ class Runtime {
   // with a message, as tokio's "Cannot start a runtime from within a
   // runtime" does; co_await the task instead.
   template <class T>
-  T BlockOn(Task<T> task, const std::source_location& where =
-                              std::source_location::current()) {
+  T BlockOn(Task<T> task, SourceLocation where = SourceLocation::Current()) {
     if (Driver::Current() != nullptr) DieNestedBlockOn(where);
     if (pool_ == nullptr) {
       Driver::Enter scope(driver_.get());
       JoinHandle<T> handle =
-          SpawnOn(driver_->executor(), std::move(task), where);
+          SpawnOn(driver_->local_scheduler(), std::move(task), where);
       while (!handle.finished()) driver_->Turn(/*may_block=*/true);
       return handle.task()->TakeResult();
     }
@@ -82,10 +82,10 @@ class Runtime {
   }
 
   template <class T>
-  JoinHandle<T> Spawn(Task<T> task, const std::source_location& where =
-                                        std::source_location::current()) {
+  JoinHandle<T> Spawn(Task<T> task,
+                      SourceLocation where = SourceLocation::Current()) {
     if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task), where);
-    return SpawnOn(driver_->executor(), std::move(task), where);
+    return SpawnOn(driver_->local_scheduler(), std::move(task), where);
   }
 
   RuntimeFlavor flavor() const {
@@ -103,7 +103,7 @@ class Runtime {
 
  private:
   Runtime() = default;
-  [[noreturn]] static void DieNestedBlockOn(const std::source_location& where);
+  [[noreturn]] static void DieNestedBlockOn(SourceLocation where);
 
   std::unique_ptr<Driver> driver_;        // kCurrentThread
   MultiThreadScheduler* pool_ = nullptr;  // kMultiThread (reference)

@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/runtime.h"
-#include "runtime/task.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 

@@ -9,7 +9,7 @@
 // mechanism silently.
 //
 // Dispatch is one predictable branch per call on which backend is set — no
-// virtual calls (DESIGN.md, "Compile-time backend selection").
+// virtual calls (docs/design.md, "Choosing the backend").
 //
 // Thread-hostile, except Wake() (thread-safe, async-signal-safe).
 #ifndef POLYIO_BACKENDS_AUTO_AUTO_BACKEND_H_

@@ -30,7 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "platform/mutex.h"
-#include "runtime/waker.h"
+#include "runtime/task/waker.h"
 
 namespace polyio::internal {
 

@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "runtime/blocking/spawn_blocking.h"
 #include "runtime/runtime.h"
-#include "runtime/task.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 namespace {

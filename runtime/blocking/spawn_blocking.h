@@ -37,9 +37,9 @@
 #include "absl/status/statusor.h"
 #include "runtime/blocking/blocking_job.h"
 #include "runtime/blocking/blocking_pool.h"
-#include "runtime/context.h"
-#include "runtime/join_handle.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/join_handle.h"
+#include "runtime/task/poll.h"
 
 namespace polyio {
 

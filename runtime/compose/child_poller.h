@@ -40,8 +40,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/waker.h"
 
 namespace polyio::internal {
 

@@ -12,9 +12,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "runtime/context.h"
-#include "runtime/future.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/future.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::internal {
 

@@ -62,11 +62,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/join_handle.h"
-#include "runtime/poll.h"
-#include "runtime/task.h"
-#include "runtime/waker.h"
+#include "runtime/driver/spawn.h"
+#include "runtime/task/context.h"
+#include "runtime/task/join_handle.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/task.h"
+#include "runtime/task/waker.h"
 
 namespace polyio {
 

@@ -43,9 +43,9 @@
 
 #include "runtime/compose/child_poller.h"
 #include "runtime/compose/slot.h"
-#include "runtime/context.h"
-#include "runtime/future.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/future.h"
+#include "runtime/task/poll.h"
 
 namespace polyio {
 

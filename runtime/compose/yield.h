@@ -18,8 +18,8 @@
 #define POLYIO_RUNTIME_COMPOSE_YIELD_H_
 
 #include "absl/status/status.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio {
 

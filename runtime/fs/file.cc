@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/selected.h"
 #include "runtime/blocking/blocking_pool.h"
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 
 namespace polyio {
 namespace {

@@ -59,8 +59,8 @@
 #include "platform/unique_fd.h"
 #include "runtime/blocking/spawn_blocking.h"
 #include "runtime/io/io_future.h"
-#include "runtime/poll.h"
-#include "runtime/task.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 

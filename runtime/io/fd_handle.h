@@ -41,7 +41,7 @@
 #include "absl/types/span.h"
 #include "platform/ref_ptr.h"
 #include "platform/unique_fd.h"
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 #include "runtime/io/home_driver.h"
 
 namespace polyio {

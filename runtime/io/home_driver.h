@@ -20,8 +20,8 @@
 
 #include <atomic>
 
-#include "runtime/driver.h"
-#include "runtime/driver_anchor.h"
+#include "runtime/driver/driver.h"
+#include "runtime/driver/driver_anchor.h"
 
 namespace polyio {
 

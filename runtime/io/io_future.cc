@@ -81,7 +81,7 @@ Poll<int32_t> IoFuture::Submit(Context& cx) {
   }
   in_flight_.store(true, std::memory_order_relaxed);
   waker_.Register(cx.waker());
-  driver_->Send(&remote_submit_);
+  driver_->Dispatch(&remote_submit_);
   return kPending;
 }
 

@@ -36,11 +36,11 @@
 #include <cstdint>
 
 #include "backends/operation.h"
-#include "runtime/atomic_waker.h"
-#include "runtime/context.h"
-#include "runtime/driver.h"
-#include "runtime/poll.h"
-#include "runtime/runnable.h"
+#include "runtime/driver/driver.h"
+#include "runtime/task/atomic_waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/runnable.h"
 
 namespace polyio {
 

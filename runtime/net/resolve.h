@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "platform/socket_address.h"
-#include "runtime/task.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 

@@ -27,7 +27,7 @@
 #include "platform/ref_ptr.h"
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 #include "runtime/io/fd_handle.h"
 #include "runtime/io/io_future.h"
 #include "runtime/net/tcp_stream.h"

@@ -52,11 +52,11 @@
 #include "platform/ref_ptr.h"
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 #include "runtime/io/fd_handle.h"
 #include "runtime/io/io_future.h"
-#include "runtime/poll.h"
-#include "runtime/task.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/task.h"
 
 namespace polyio {
 

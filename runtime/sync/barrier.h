@@ -8,9 +8,9 @@
 // waiting; the barrier then starts over for the next group (it is
 // reusable). Barrier(0) behaves as Barrier(1), as in tokio.
 //
-// Cancellation (DESIGN.md) — here we differ from tokio, whose dropped wait
-// still counts as an arrival: a Wait polled in a cancelled task, or
-// destroyed while waiting, withdraws its arrival, so the group still needs
+// Cancellation (docs/cancellation.md) — here we differ from tokio, whose
+// dropped wait still counts as an arrival: a Wait polled in a cancelled task,
+// or destroyed while waiting, withdraws its arrival, so the group still needs
 // n live tasks. A Wait whose group was already released returns its result
 // even if the task was cancelled since.
 //
@@ -29,9 +29,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync {
 

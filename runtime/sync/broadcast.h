@@ -51,9 +51,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync::broadcast {
 

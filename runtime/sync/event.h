@@ -10,8 +10,8 @@
 // runs (the event happened; it is not lost). tokio has no Event; this is
 // asyncio's and Win32's manual-reset event.
 //
-// Cancellation (DESIGN.md): a Wait polled in a cancelled task fails with
-// CancelledError unless it was already released; one destroyed while
+// Cancellation (docs/cancellation.md): a Wait polled in a cancelled task fails
+// with CancelledError unless it was already released; one destroyed while
 // waiting just leaves the queue (Set releases everybody, so there is nothing
 // to pass on).
 //
@@ -27,9 +27,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync {
 

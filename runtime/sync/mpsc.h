@@ -54,10 +54,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/semaphore.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync::mpsc {
 

@@ -32,9 +32,9 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/semaphore.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync {
 

@@ -12,12 +12,12 @@
 //   "create the future, check the condition, await" pattern loses no
 //   wake-up, as in tokio). It stores no permit.
 //
-// Cancellation (DESIGN.md): a Notified polled in a cancelled task fails with
-// CancelledError and leaves the queue. If a NotifyOne had already picked it,
-// it returns OkStatus instead (the notification won the race); a Notified
-// future destroyed after being picked by NotifyOne passes the notification
-// on to the next waiter, or stores it as the permit. No notification is
-// lost.
+// Cancellation (docs/cancellation.md): a Notified polled in a cancelled task
+// fails with CancelledError and leaves the queue. If a NotifyOne had already
+// picked it, it returns OkStatus instead (the notification won the race); a
+// Notified future destroyed after being picked by NotifyOne passes the
+// notification on to the next waiter, or stores it as the permit. No
+// notification is lost.
 //
 // Ownership: the Notify must outlive its futures. A Notified future must not
 // move once polled.
@@ -35,9 +35,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync {
 

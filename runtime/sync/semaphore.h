@@ -15,11 +15,11 @@
 // Close(): every waiter, and every later Acquire/TryAcquire, fails with
 // FailedPrecondition. Permits still held may be released afterwards.
 //
-// Cancellation (DESIGN.md): an Acquire polled in a cancelled task fails with
-// CancelledError and leaves the queue; if its permits were handed over before
-// that poll, it returns them as a real result instead (the result won the
-// race, as with I/O). An AcquireFuture destroyed after being granted returns
-// its permits, which go on to the next waiter. No permit is ever lost.
+// Cancellation (docs/cancellation.md): an Acquire polled in a cancelled task
+// fails with CancelledError and leaves the queue; if its permits were handed
+// over before that poll, it returns them as a real result instead (the result
+// won the race, as with I/O). An AcquireFuture destroyed after being granted
+// returns its permits, which go on to the next waiter. No permit is ever lost.
 //
 // Ownership: the Semaphore must outlive its futures and permits. An
 // AcquireFuture must not move once polled.
@@ -40,9 +40,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "platform/mutex.h"
-#include "runtime/context.h"
-#include "runtime/poll.h"
 #include "runtime/sync/wait_list.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio::sync {
 

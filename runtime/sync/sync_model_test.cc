@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "runtime/context.h"
-#include "runtime/future.h"
 #include "runtime/sync/notify.h"
 #include "runtime/sync/semaphore.h"
-#include "runtime/waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/future.h"
+#include "runtime/task/waker.h"
 
 namespace polyio::sync {
 namespace {

@@ -34,7 +34,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "platform/intrusive_list.h"
-#include "runtime/waker.h"
+#include "runtime/task/waker.h"
 
 namespace polyio::sync::internal {
 

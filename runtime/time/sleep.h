@@ -24,11 +24,11 @@
 
 #include "absl/status/status.h"
 #include "platform/clock.h"
-#include "runtime/atomic_waker.h"
-#include "runtime/context.h"
-#include "runtime/driver.h"
-#include "runtime/poll.h"
-#include "runtime/timer_wheel.h"
+#include "runtime/driver/driver.h"
+#include "runtime/task/atomic_waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
+#include "runtime/time/timer_wheel.h"
 
 namespace polyio {
 

@@ -23,9 +23,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "platform/clock.h"
-#include "runtime/context.h"
-#include "runtime/future.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/future.h"
+#include "runtime/task/poll.h"
 #include "runtime/time/sleep.h"
 
 namespace polyio {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -34,11 +35,17 @@ constexpr std::array<Duration, 4> kWaits = {Duration::zero(), microseconds(50),
                                             microseconds(200), milliseconds(1)};
 
 // The peer: a blocking socket on a thread of its own, so that data arrives
-// while the runtime is anywhere in a read's life.
+// while the runtime is anywhere in a read's life. Every few chunks (paced)
+// or after every burst it waits until the reader has caught up, then pauses:
+// the reader's next attempts find the socket empty, so some reads are
+// always cancelled — however loaded the machine — and the test cannot pass
+// without exercising what it tests.
 class PatternWriter {
  public:
-  PatternWriter(SocketAddress addr, const std::string* data, Peer peer)
-      : thread_([this, addr, data, peer] { Run(addr, *data, peer); }) {}
+  PatternWriter(SocketAddress addr, const std::string* data, Peer peer,
+                const std::atomic<size_t>* received)
+      : received_(received),
+        thread_([this, addr, data, peer] { Run(addr, *data, peer); }) {}
   ~PatternWriter() { thread_.join(); }
   bool ok() const { return ok_; }
 
@@ -52,7 +59,9 @@ class PatternWriter {
     const size_t chunk = peer == Peer::kPaced ? 4096 : 256 << 10;
     const auto pause =
         peer == Peer::kPaced ? microseconds(50) : microseconds(1000);
+    const int chunks_per_catch_up = peer == Peer::kPaced ? 16 : 1;
     size_t sent = 0;
+    int chunks = 0;
     while (sent < data.size()) {
       size_t n = std::min(chunk, data.size() - sent);
       size_t done = 0;
@@ -66,6 +75,7 @@ class PatternWriter {
         done += static_cast<size_t>(w);
       }
       sent += n;
+      if (++chunks % chunks_per_catch_up == 0) WaitForReader(sent);
       std::this_thread::sleep_for(pause);
     }
     ::shutdown(fd, SHUT_WR);
@@ -77,6 +87,17 @@ class PatternWriter {
     ok_ = true;
   }
 
+  // Until the reader has `sent` bytes, or 10 s (bytes lost: the reader then
+  // reports what is missing).
+  void WaitForReader(size_t sent) const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (received_->load(std::memory_order_acquire) < sent &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(microseconds(20));
+    }
+  }
+
+  const std::atomic<size_t>* received_;
   bool ok_ = false;
   std::thread thread_;  // last: starts once the rest exists
 };
@@ -180,7 +201,8 @@ Task<absl::Status> ReceiveEverything(Canceller how, Peer peer, size_t size) {
       TcpListener::Bind(SocketAddress::Loopback4(0));
   if (!listener.ok()) co_return listener.status();
   const std::string data = Pattern(size, 7);
-  PatternWriter writer(*listener->LocalAddress(), &data, peer);
+  std::atomic<size_t> received{0};
+  PatternWriter writer(*listener->LocalAddress(), &data, peer, &received);
   absl::StatusOr<TcpStream> stream = co_await listener->Accept();
   if (!stream.ok()) co_return stream.status();
 
@@ -202,6 +224,7 @@ Task<absl::Status> ReceiveEverything(Canceller how, Peer peer, size_t size) {
         break;
     }
     if (how != Canceller::kAbort) got.append(buf.data(), r.bytes);
+    received.store(got.size(), std::memory_order_release);
     cancelled += r.cancelled;
     if (!r.error.ok()) {
       error = r.error;

@@ -12,11 +12,13 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Reads into a buffer that lives in this coroutine's frame.
-Task<absl::StatusOr<size_t>> ReadIntoFrame(TcpStream* stream) {
+// Reads into a buffer that lives in this coroutine's frame; counts itself in
+// `*started` once its read is under way.
+Task<absl::StatusOr<size_t>> ReadIntoFrame(TcpStream* stream,
+                                           std::atomic<int>* started) {
   char frame_buffer[512];
-  absl::StatusOr<size_t> n =
-      co_await stream->Read(absl::MakeSpan(frame_buffer));
+  absl::StatusOr<size_t> n = co_await CountWhenStarted(
+      stream->Read(absl::MakeSpan(frame_buffer)), started);
   // Level-triggered: a later suspension point reports cancellation too.
   absl::Status later = co_await Sleep(milliseconds(1000));
   if (n.ok() && absl::IsCancelled(later)) co_return later;
@@ -27,9 +29,10 @@ TEST_F(ConformanceTest, AbortingATaskBlockedInReadEndsItWithCancelled) {
   auto [a, b] = StreamPair();
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
-        JoinHandle<absl::StatusOr<size_t>> h = Spawn(ReadIntoFrame(s));
-        EXPECT_TRUE(
-            (co_await Sleep(milliseconds(2))).ok());  // blocked in Read by now
+        std::atomic<int> started{0};
+        JoinHandle<absl::StatusOr<size_t>> h =
+            Spawn(ReadIntoFrame(s, &started));
+        EXPECT_TRUE(co_await YieldUntil(&started, 1));  // blocked in Read
         h.Abort();
         co_return co_await h;
       }(&a));
@@ -39,8 +42,11 @@ TEST_F(ConformanceTest, AbortingATaskBlockedInReadEndsItWithCancelled) {
 Task<int> AbortManyWhileDataArrives(
     std::vector<std::pair<TcpStream, TcpStream>>* pairs) {
   std::vector<JoinHandle<absl::StatusOr<size_t>>> readers;
-  for (auto& p : *pairs) readers.push_back(Spawn(ReadIntoFrame(&p.first)));
-  EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
+  std::atomic<int> started{0};
+  for (auto& p : *pairs) {
+    readers.push_back(Spawn(ReadIntoFrame(&p.first, &started)));
+  }
+  EXPECT_TRUE(co_await YieldUntil(&started, static_cast<int>(pairs->size())));
   // Data races the cancellation: half the pairs get bytes just before their
   // reader is aborted, so some reads complete for real, some are cancelled;
   // either way no frame may go before its operation is done (ASan checks).
@@ -70,12 +76,15 @@ TEST_F(ConformanceTest, ClosingAStreamEndsItsPendingOperationWithAnError) {
   auto [a, b] = StreamPair();
   absl::StatusOr<size_t> r =
       rt().BlockOn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
-        JoinHandle<absl::StatusOr<size_t>> reader =
-            Spawn([](TcpStream* s) -> Task<absl::StatusOr<size_t>> {
+        std::atomic<int> started{0};
+        JoinHandle<absl::StatusOr<size_t>> reader = Spawn(
+            [](TcpStream* s,
+               std::atomic<int>* started) -> Task<absl::StatusOr<size_t>> {
               char buf[64];
-              co_return co_await s->Read(absl::MakeSpan(buf));
-            }(s));
-        EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
+              co_return co_await CountWhenStarted(s->Read(absl::MakeSpan(buf)),
+                                                  started);
+            }(s, &started));
+        EXPECT_TRUE(co_await YieldUntil(&started, 1));
         EXPECT_TRUE(s->Close().ok());
         co_return co_await Timeout(milliseconds(2000), std::move(reader));
       }(&a));

@@ -44,20 +44,6 @@ class DropCounter {
 
 // Yields until `*counter` reaches `target`; false if it did not within
 // `max_yields` (so that a broken Yield fails instead of hanging).
-// Yields until `*counter` reaches `target`: true when it did, false when
-// the task was cancelled or 10 s passed. A deadline, not a number of
-// yields: on the multi-thread runtime the task being waited for may sit on
-// another worker that a loaded machine has not scheduled for a while.
-Task<bool> YieldUntil(const std::atomic<int>* counter, int target) {
-  const Instant deadline = Now() + std::chrono::seconds(10);
-  while (counter->load(std::memory_order_acquire) < target) {
-    if (Now() >= deadline) co_return false;
-    absl::Status yielded = co_await Yield();
-    if (!yielded.ok()) co_return false;
-  }
-  co_return true;
-}
-
 // Sleeps "forever" with a DropCounter in its frame; reports how it ended.
 Task<absl::Status> SleepForever(std::atomic<int>* started,
                                 std::atomic<int>* drops) {

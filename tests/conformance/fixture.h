@@ -15,7 +15,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -162,6 +164,52 @@ class OtherThread {
   absl::Status status_;
   std::thread thread_;  // last: starts once status_ exists
 };
+
+// Yields until `*counter` reaches `target`: true when it did, false when
+// the task was cancelled or 10 s passed. A deadline, not a number of
+// yields or a sleep: on the multi-thread runtime the task being waited for
+// may sit on another worker that a loaded machine has not scheduled for a
+// while. Tests wait for the condition they mean, with this as a hang guard.
+inline Task<bool> YieldUntil(const std::atomic<int>* counter, int target) {
+  const Instant deadline = Now() + std::chrono::seconds(10);
+  while (counter->load(std::memory_order_acquire) < target) {
+    if (Now() >= deadline) co_return false;
+    absl::Status yielded = co_await Yield();
+    if (!yielded.ok()) co_return false;
+  }
+  co_return true;
+}
+
+// Wraps a future and counts, in `*pending`, each poll of it that returned
+// Pending the first time. Once the count is positive the operation has
+// started — it is parked in the backend, in the kernel, or on its way to its
+// driver's mailbox — and its task waits on it: what "blocked in Read by now"
+// used to mean, observed instead of slept for.
+template <class F>
+class StartedFuture {
+ public:
+  StartedFuture(F inner, std::atomic<int>* pending)
+      : inner_(std::move(inner)), pending_(pending) {}
+  polyio::Poll<FutureOutput<F>> Poll(Context& cx) {
+    polyio::Poll<FutureOutput<F>> p = inner_.Poll(cx);
+    if (p.pending() && !counted_) {
+      counted_ = true;
+      pending_->fetch_add(1, std::memory_order_acq_rel);
+    }
+    return p;
+  }
+
+ private:
+  F inner_;
+  std::atomic<int>* pending_;
+  bool counted_ = false;
+};
+
+template <class F>
+StartedFuture<std::decay_t<F>> CountWhenStarted(F&& inner,
+                                                std::atomic<int>* pending) {
+  return StartedFuture<std::decay_t<F>>(std::forward<F>(inner), pending);
+}
 
 // Raises the soft fd limit to at least `want` (up to the hard limit) for the
 // test's duration.

@@ -9,11 +9,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "platform/source_location.h"
 #include "tests/conformance/fixture.h"
 
 namespace polyio::testing {
@@ -369,7 +369,7 @@ TEST_F(ConformanceTest, AnExceptionEscapingADetachedTaskReachesTheHook) {
   Seen local;
   seen = &local;
   DetachedTaskExceptionHook previous = SetDetachedTaskExceptionHook(
-      [](std::exception_ptr e, const std::source_location &where) {
+      [](std::exception_ptr e, SourceLocation where) {
         try {
           std::rethrow_exception(e);
         } catch (const std::exception &ex) {

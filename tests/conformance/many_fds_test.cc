@@ -38,12 +38,15 @@ Task<absl::Status> PartialReadThenParkedRead(TcpStream* reader,
                                              TcpStream* writer) {
   // A reader that parks first (no data), is woken by a burst, reads only a
   // part of it, then reads again with no new data arriving.
-  JoinHandle<std::string> first = Spawn([](TcpStream* r) -> Task<std::string> {
-    char buf[4];
-    absl::StatusOr<size_t> n = co_await r->Read(absl::MakeSpan(buf));
-    co_return n.ok() ? std::string(buf, *n) : "error";
-  }(reader));
-  EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
+  std::atomic<int> parked{0};
+  JoinHandle<std::string> first =
+      Spawn([](TcpStream* r, std::atomic<int>* parked) -> Task<std::string> {
+        char buf[4];
+        absl::StatusOr<size_t> n =
+            co_await CountWhenStarted(r->Read(absl::MakeSpan(buf)), parked);
+        co_return n.ok() ? std::string(buf, *n) : "error";
+      }(reader, &parked));
+  EXPECT_TRUE(co_await YieldUntil(&parked, 1));
   std::string burst(1000, 'z');
   absl::Status w = co_await writer->WriteAll(absl::MakeConstSpan(burst));
   if (!w.ok()) co_return w;
@@ -65,14 +68,18 @@ TEST_F(ConformanceTest, ParkedReaderWokenByABurstLeavesTheRestReadable) {
 
 Task<int> WaitOnEveryFd(std::vector<std::pair<TcpStream, TcpStream>>* pairs) {
   std::vector<JoinHandle<absl::StatusOr<size_t>>> readers;
+  std::atomic<int> parked{0};
   for (auto& [reader, writer] : *pairs) {
-    readers.push_back(Spawn([](TcpStream* r) -> Task<absl::StatusOr<size_t>> {
-      char c;
-      co_return co_await r->Read(absl::MakeSpan(&c, 1));
-    }(&reader)));
+    readers.push_back(
+        Spawn([](TcpStream* r,
+                 std::atomic<int>* parked) -> Task<absl::StatusOr<size_t>> {
+          char c;
+          co_return co_await CountWhenStarted(r->Read(absl::MakeSpan(&c, 1)),
+                                              parked);
+        }(&reader, &parked)));
   }
-  EXPECT_TRUE(
-      (co_await Sleep(milliseconds(5))).ok());  // every reader is parked now
+  // Every reader is parked before any data arrives.
+  EXPECT_TRUE(co_await YieldUntil(&parked, static_cast<int>(pairs->size())));
   for (auto& [reader, writer] : *pairs) {
     absl::Status s = co_await writer.WriteAll(absl::MakeConstSpan("!", 1));
     EXPECT_TRUE(s.ok()) << s;

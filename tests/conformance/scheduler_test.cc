@@ -199,12 +199,15 @@ TEST_F(ConformanceTest, OperationsOnADriverOwnedByAnotherThread) {
         EXPECT_EQ(got, data);
         // A read that will never complete, cancelled from here: the cancel goes
         // to the other driver, and the read ends with CancelledError.
-        JoinHandle<absl::StatusOr<size_t>> stuck =
-            Spawn([](TcpStream* a) -> Task<absl::StatusOr<size_t>> {
+        std::atomic<int> started{0};
+        JoinHandle<absl::StatusOr<size_t>> stuck = Spawn(
+            [](TcpStream* a,
+               std::atomic<int>* started) -> Task<absl::StatusOr<size_t>> {
               char c;
-              co_return co_await a->Read(absl::MakeSpan(&c, 1));
-            }(a));
-        EXPECT_TRUE((co_await Sleep(milliseconds(5))).ok());
+              co_return co_await CountWhenStarted(
+                  a->Read(absl::MakeSpan(&c, 1)), started);
+            }(a, &started));
+        EXPECT_TRUE(co_await YieldUntil(&started, 1));
         stuck.Abort();
         absl::StatusOr<size_t> r = co_await stuck;
         EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();

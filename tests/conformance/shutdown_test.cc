@@ -13,13 +13,16 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-Task<absl::Status> BlockedForever(TcpStream stream) {
+Task<absl::Status> BlockedForever(TcpStream stream, std::atomic<int>* started) {
   std::vector<char> buf(4096);  // heap memory owned by the frame
-  absl::StatusOr<size_t> n = co_await stream.Read(absl::MakeSpan(buf));
+  absl::StatusOr<size_t> n =
+      co_await CountWhenStarted(stream.Read(absl::MakeSpan(buf)), started);
   co_return n.status();
 }
 
-Task<absl::Status> SleepsLong() { co_return co_await Sleep(seconds(3600)); }
+Task<absl::Status> SleepsLong(std::atomic<int>* started) {
+  co_return co_await CountWhenStarted(Sleep(seconds(3600)), started);
+}
 
 Task<absl::Status> AwaitsAnother(JoinHandle<absl::Status> other) {
   co_return co_await other;
@@ -31,16 +34,18 @@ TEST_F(ConformanceTest, DestroyingARuntimeWithPendingTasksFreesEverything) {
     absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
     ASSERT_TRUE(rt.ok());
     (*rt)->BlockOn([](JoinHandle<absl::Status>* keep) -> Task<void> {
+      std::atomic<int> started{0};
       for (int i = 0; i < 100; ++i) {
         auto [a, b] = StreamPair();
-        Spawn(BlockedForever(std::move(a))).Detach();
+        Spawn(BlockedForever(std::move(a), &started)).Detach();
         // The peer end goes into a detached task too: it is freed with it.
-        Spawn(BlockedForever(std::move(b))).Detach();
+        Spawn(BlockedForever(std::move(b), &started)).Detach();
       }
-      for (int i = 0; i < 100; ++i) Spawn(SleepsLong()).Detach();
-      JoinHandle<absl::Status> sleeper = Spawn(SleepsLong());
+      for (int i = 0; i < 100; ++i) Spawn(SleepsLong(&started)).Detach();
+      JoinHandle<absl::Status> sleeper = Spawn(SleepsLong(&started));
       *keep = Spawn(AwaitsAnother(std::move(sleeper)));
-      EXPECT_TRUE((co_await Sleep(milliseconds(2))).ok());
+      // Every read and sleep is under way when the runtime goes.
+      EXPECT_TRUE(co_await YieldUntil(&started, 301));
     }(&outlives_runtime));
     // A callback timer and a post that never get to run.
     (*rt)->loop().CallAfter(seconds(3600), [] {});

@@ -2,6 +2,7 @@
 // reported clearly.
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <vector>
 
@@ -87,7 +88,15 @@ Task<absl::Status> WriteToResetPeer() {
       co_await TcpStream::Connect(*listener->LocalAddress());
   if (!client.ok()) co_return client.status();
   EXPECT_TRUE((co_await resetter).ok());
-  EXPECT_TRUE((co_await Sleep(milliseconds(10))).ok());  // let the RST arrive
+  // Wait for the RST itself: the socket reports the reset once it is in.
+  for (int i = 0; i < 10000; ++i) {
+    char peek;
+    if (recv(client->fd(), &peek, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        errno == ECONNRESET) {
+      break;
+    }
+    EXPECT_TRUE((co_await Sleep(milliseconds(1))).ok());
+  }
   std::string chunk(4096, 'x');
   for (int i = 0; i < 100; ++i) {
     absl::Status s = co_await client->WriteAll(absl::MakeConstSpan(chunk));

@@ -18,10 +18,12 @@ constexpr int kConnections = 64;
 
 // Serves connections on this thread until `served` reaches the total.
 Task<absl::Status> ServeShare(SocketAddress addr, std::atomic<int>* served,
-                              std::atomic<int>* mine) {
+                              std::atomic<int>* mine,
+                              std::atomic<int>* listening) {
   absl::StatusOr<TcpListener> listener =
       TcpListener::Bind(addr, ListenOptions{.reuse_port = true});
   if (!listener.ok()) co_return listener.status();
+  listening->fetch_add(1);
   while (served->load() < kConnections) {
     absl::StatusOr<TcpStream> s =
         co_await Timeout(std::chrono::milliseconds(20), listener->Accept());
@@ -58,13 +60,12 @@ TEST_F(ConformanceTest, ThreadPerCoreSpreadsConnectionsOverReusePortListeners) {
   options.pin = false;
   std::thread server([&] {
     server_status = RunThreadPerCore(options, [&](int index) {
-      listening.fetch_add(1);
-      return ServeShare(*addr, &served, &per_thread[index]);
+      return ServeShare(*addr, &served, &per_thread[index], &listening);
     });
   });
-  // The listeners bind at their first poll, just after make_task returns.
+  // Every thread's listener is bound (and listening) before the clients
+  // connect; one bound later would miss its share.
   while (listening.load() < kThreads) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   // Clients: plain blocking sockets, one round trip each.
   for (int i = 0; i < kConnections; ++i) {

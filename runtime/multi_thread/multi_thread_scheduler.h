@@ -29,8 +29,8 @@
 //
 // Thread-safety: Schedule, AddLiveTask and RemoveLiveTask are thread-safe;
 // Create and Shutdown belong to the runtime's owner.
-#ifndef POLYIO_RUNTIME_MULTI_THREAD_SCHEDULER_H_
-#define POLYIO_RUNTIME_MULTI_THREAD_SCHEDULER_H_
+#ifndef POLYIO_RUNTIME_MULTI_THREAD_MULTI_THREAD_SCHEDULER_H_
+#define POLYIO_RUNTIME_MULTI_THREAD_MULTI_THREAD_SCHEDULER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -42,11 +42,11 @@
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
 #include "platform/mutex.h"
-#include "runtime/driver.h"
-#include "runtime/runnable.h"
-#include "runtime/steal_queue.h"
-#include "runtime/task_header.h"
-#include "runtime/task_scheduler.h"
+#include "runtime/driver/driver.h"
+#include "runtime/multi_thread/steal_queue.h"
+#include "runtime/task/runnable.h"
+#include "runtime/task/task_header.h"
+#include "runtime/task/task_scheduler.h"
 
 namespace polyio {
 
@@ -128,4 +128,4 @@ class MultiThreadScheduler final : public TaskScheduler {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_MULTI_THREAD_SCHEDULER_H_
+#endif  // POLYIO_RUNTIME_MULTI_THREAD_MULTI_THREAD_SCHEDULER_H_

@@ -1,4 +1,4 @@
-#include "runtime/task_header.h"
+#include "runtime/task/task_header.h"
 
 #include <cstdio>
 #include <exception>
@@ -9,7 +9,7 @@ namespace polyio {
 namespace {
 
 void PrintDetachedTaskException(std::exception_ptr error,
-                                const std::source_location& where) {
+                                SourceLocation where) {
   const char* what = "an exception that is not a std::exception";
   std::string text;
   try {
@@ -58,7 +58,7 @@ const WakerVTable TaskHeader::kWakerVTable = {
 };
 
 TaskHeader::TaskHeader(const VTable* vtable, TaskScheduler* scheduler,
-                       const std::source_location& spawned_at)
+                       SourceLocation spawned_at)
     : Runnable(&RunThunk, &DiscardThunk),
       vtable_(vtable),
       scheduler_(scheduler),

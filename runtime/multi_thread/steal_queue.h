@@ -12,14 +12,14 @@
 // that a burst of spawns is shared instead of refused.
 //
 // Thread-safety: Push from the owner only; Pop and size from any thread.
-#ifndef POLYIO_RUNTIME_STEAL_QUEUE_H_
-#define POLYIO_RUNTIME_STEAL_QUEUE_H_
+#ifndef POLYIO_RUNTIME_MULTI_THREAD_STEAL_QUEUE_H_
+#define POLYIO_RUNTIME_MULTI_THREAD_STEAL_QUEUE_H_
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
-#include "runtime/runnable.h"
+#include "runtime/task/runnable.h"
 
 namespace polyio {
 
@@ -69,4 +69,4 @@ class StealQueue {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_STEAL_QUEUE_H_
+#endif  // POLYIO_RUNTIME_MULTI_THREAD_STEAL_QUEUE_H_

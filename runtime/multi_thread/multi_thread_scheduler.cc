@@ -1,4 +1,4 @@
-#include "runtime/multi_thread_scheduler.h"
+#include "runtime/multi_thread/multi_thread_scheduler.h"
 
 #include <algorithm>
 #include <utility>
@@ -39,7 +39,7 @@ absl::StatusOr<MultiThreadScheduler*> MultiThreadScheduler::Create(
     w->scheduler = scheduler;
     w->index = i;
     w->driver = std::move(*driver);
-    w->driver->set_spawner(scheduler);
+    w->driver->set_scheduler(scheduler);
     w->rng = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
     scheduler->workers_.push_back(std::move(w));
   }

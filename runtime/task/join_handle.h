@@ -1,8 +1,9 @@
-// Spawn and JoinHandle<T>: running a task on its own, and awaiting its end.
+// JoinHandle<T>: awaiting the end of a task that runs on its own, and
+// SpawnOn(scheduler, task), which starts one.
 //
-// Spawn(task) hands a Task<T> to the calling thread's scheduler — its
-// driver's executor, or the work-stealing pool whose worker it is — and
-// returns a JoinHandle<T>, a Future of the task's result:
+// SpawnOn hands a Task<T> to a TaskScheduler and returns a JoinHandle<T>, a
+// Future of the task's result (Spawn, in runtime/driver/spawn.h, is SpawnOn
+// with the calling thread's scheduler):
 //   T = void           -> absl::Status
 //   T = absl::Status   -> absl::Status
 //   T = StatusOr<U>    -> absl::StatusOr<U>
@@ -33,31 +34,25 @@
 // the hook of SetDetachedTaskExceptionHook (task_header.h), by default one
 // line on stderr naming where the task was spawned.
 //
-// SpawnLocal(task) keeps the task on the calling thread: on the
-// multi-thread runtime it never moves to another worker (for tasks that hold
-// thread-affine state). On the current-thread runtime it is Spawn.
-//
 // Thread-safety: a JoinHandle may be awaited and aborted from any thread;
-// Spawn and SpawnLocal must be called on a thread that runs a driver (inside
-// a task, BlockOn, or EventLoop::Run).
-#ifndef POLYIO_RUNTIME_JOIN_HANDLE_H_
-#define POLYIO_RUNTIME_JOIN_HANDLE_H_
+// SpawnOn may be called from any thread.
+#ifndef POLYIO_RUNTIME_TASK_JOIN_HANDLE_H_
+#define POLYIO_RUNTIME_TASK_JOIN_HANDLE_H_
 
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
-#include <source_location>
 #include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/context.h"
-#include "runtime/driver.h"
-#include "runtime/poll.h"
-#include "runtime/task.h"
-#include "runtime/task_header.h"
+#include "platform/source_location.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/task.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 
@@ -85,8 +80,7 @@ namespace internal {
 template <class T>
 class SpawnedTask final : public TaskHeader {
  public:
-  SpawnedTask(Task<T> task, TaskScheduler* scheduler,
-              const std::source_location& spawned_at)
+  SpawnedTask(Task<T> task, TaskScheduler* scheduler, SourceLocation spawned_at)
       : TaskHeader(&kVTable, scheduler, spawned_at), task_(std::move(task)) {}
 
   // The result of a completed task (rethrowing its exception). Once.
@@ -129,14 +123,6 @@ class SpawnedTask final : public TaskHeader {
   struct NoOutput {};
   std::conditional_t<std::is_void_v<T>, NoOutput, std::optional<T>> output_;
 };
-
-[[noreturn]] inline void DieOutsideRuntime(const char* what) {
-  std::fprintf(stderr,
-               "polyio: %s called on a thread that runs no driver; call it "
-               "inside a task, Runtime::BlockOn or EventLoop::Run\n",
-               what);
-  std::abort();
-}
 
 }  // namespace internal
 
@@ -216,31 +202,14 @@ class [[nodiscard]] JoinHandle {
 // Spawns `task` on `scheduler`; any thread. `spawned_at` is where the
 // task came from, for reports (the caller's line, by default).
 template <class T>
-JoinHandle<T> SpawnOn(
-    TaskScheduler& scheduler, Task<T> task,
-    const std::source_location& spawned_at = std::source_location::current()) {
+JoinHandle<T> SpawnOn(TaskScheduler& scheduler, Task<T> task,
+                      SourceLocation spawned_at = SourceLocation::Current()) {
   auto* spawned =
       new internal::SpawnedTask<T>(std::move(task), &scheduler, spawned_at);
   spawned->Schedule();
   return JoinHandle<T>(spawned);
 }
 
-template <class T>
-JoinHandle<T> Spawn(Task<T> task, const std::source_location& spawned_at =
-                                      std::source_location::current()) {
-  Driver* driver = Driver::Current();
-  if (driver == nullptr) internal::DieOutsideRuntime("Spawn");
-  return SpawnOn(driver->spawner(), std::move(task), spawned_at);
-}
-
-template <class T>
-JoinHandle<T> SpawnLocal(Task<T> task, const std::source_location& spawned_at =
-                                           std::source_location::current()) {
-  Driver* driver = Driver::Current();
-  if (driver == nullptr) internal::DieOutsideRuntime("SpawnLocal");
-  return SpawnOn(driver->executor(), std::move(task), spawned_at);
-}
-
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_JOIN_HANDLE_H_
+#endif  // POLYIO_RUNTIME_TASK_JOIN_HANDLE_H_

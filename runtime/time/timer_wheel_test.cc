@@ -1,7 +1,7 @@
 // The timer wheel against a plain model: every entry fires exactly once, at
 // the first Advance whose time is at or past its deadline, in deadline order;
 // removed entries never fire. Deadlines span all six levels.
-#include "runtime/timer_wheel.h"
+#include "runtime/time/timer_wheel.h"
 
 #include <algorithm>
 #include <chrono>

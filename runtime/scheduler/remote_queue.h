@@ -9,14 +9,14 @@
 //
 // Thread-safety: Push is thread-safe; Pop, DrainInto and Close may be called
 // from any thread too (they take the lock), but only the owner should.
-#ifndef POLYIO_RUNTIME_REMOTE_QUEUE_H_
-#define POLYIO_RUNTIME_REMOTE_QUEUE_H_
+#ifndef POLYIO_RUNTIME_SCHEDULER_REMOTE_QUEUE_H_
+#define POLYIO_RUNTIME_SCHEDULER_REMOTE_QUEUE_H_
 
 #include <atomic>
 
 #include "absl/base/thread_annotations.h"
 #include "platform/mutex.h"
-#include "runtime/runnable.h"
+#include "runtime/task/runnable.h"
 
 namespace polyio {
 
@@ -77,4 +77,4 @@ class RemoteQueue {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_REMOTE_QUEUE_H_
+#endif  // POLYIO_RUNTIME_SCHEDULER_REMOTE_QUEUE_H_

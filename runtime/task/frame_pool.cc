@@ -1,4 +1,4 @@
-#include "runtime/frame_pool.h"
+#include "runtime/task/frame_pool.h"
 
 #include <new>
 

@@ -1,21 +1,21 @@
-#include "runtime/local_executor.h"
+#include "runtime/scheduler/local_scheduler.h"
 
 namespace polyio {
 namespace {
-thread_local LocalExecutor* current_executor = nullptr;
+thread_local LocalScheduler* current_executor = nullptr;
 }  // namespace
 
-LocalExecutor::LocalExecutor(WakeFn wake_fn, void* wake_arg)
+LocalScheduler::LocalScheduler(WakeFn wake_fn, void* wake_arg)
     : remote_(wake_fn, wake_arg) {}
 
-LocalExecutor* LocalExecutor::Current() { return current_executor; }
+LocalScheduler* LocalScheduler::Current() { return current_executor; }
 
-LocalExecutor::Enter::Enter(LocalExecutor* ex) : previous_(current_executor) {
+LocalScheduler::Enter::Enter(LocalScheduler* ex) : previous_(current_executor) {
   current_executor = ex;
 }
-LocalExecutor::Enter::~Enter() { current_executor = previous_; }
+LocalScheduler::Enter::~Enter() { current_executor = previous_; }
 
-int LocalExecutor::RunReady(int max_runs) {
+int LocalScheduler::RunReady(int max_runs) {
   remote_.DrainInto(local_);
   int runs = 0;
   while (runs < max_runs) {
@@ -27,7 +27,7 @@ int LocalExecutor::RunReady(int max_runs) {
   return runs;
 }
 
-void LocalExecutor::Close() {
+void LocalScheduler::Close() {
   closed_locally_ = true;
   RunQueue doomed = remote_.Close();
   doomed.Append(local_);

@@ -33,21 +33,21 @@
 // is called by one thread at a time (the scheduler's state bits guarantee
 // it), which may differ from call to call on the multi-thread runtime.
 // Abandon runs at shutdown, when nothing runs the task.
-#ifndef POLYIO_RUNTIME_TASK_HEADER_H_
-#define POLYIO_RUNTIME_TASK_HEADER_H_
+#ifndef POLYIO_RUNTIME_TASK_TASK_HEADER_H_
+#define POLYIO_RUNTIME_TASK_TASK_HEADER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <exception>
-#include <source_location>
 
 #include "platform/intrusive_list.h"
-#include "runtime/atomic_waker.h"
-#include "runtime/context.h"
-#include "runtime/frame_pool.h"
-#include "runtime/runnable.h"
-#include "runtime/task_scheduler.h"
-#include "runtime/waker.h"
+#include "platform/source_location.h"
+#include "runtime/task/atomic_waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/frame_pool.h"
+#include "runtime/task/runnable.h"
+#include "runtime/task/task_scheduler.h"
+#include "runtime/task/waker.h"
 
 namespace polyio {
 
@@ -55,7 +55,7 @@ namespace polyio {
 // task was spawned. Called on the thread where the task finished or where
 // its handle was dropped. Must not throw.
 using DetachedTaskExceptionHook = void (*)(std::exception_ptr error,
-                                           const std::source_location& where);
+                                           SourceLocation where);
 // Installs `hook` (null: the default, a line on stderr) and returns the
 // previous one. Thread-safe.
 DetachedTaskExceptionHook SetDetachedTaskExceptionHook(
@@ -75,7 +75,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
 
   // Starts with two references: the JoinHandle's and the live one.
   TaskHeader(const VTable* vtable, TaskScheduler* scheduler,
-             const std::source_location& spawned_at);
+             SourceLocation spawned_at);
   ~TaskHeader();
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
@@ -113,7 +113,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   // task's exception if it already ended with one nobody took.
   void Detach();
 
-  const std::source_location& spawned_at() const { return spawned_at_; }
+  SourceLocation spawned_at() const { return spawned_at_; }
 
   // Queues the task for its first poll.
   void Schedule();
@@ -152,7 +152,7 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   bool registered_ = false;  // in the live list (whoever runs the task)
   bool frame_alive_ = true;
   std::atomic<uint8_t> ends_{0};  // kHandleGone | kEnded
-  std::source_location spawned_at_;
+  SourceLocation spawned_at_;
   std::exception_ptr exception_;
   // Lock-free: the joiner registers, completion wakes, possibly on two
   // threads at once (atomic_waker.h); no mutex on the spawn/join path.
@@ -166,4 +166,4 @@ using LiveTaskList = IntrusiveList<TaskHeader, &TaskHeader::live_link>;
 }  // namespace internal
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_TASK_HEADER_H_
+#endif  // POLYIO_RUNTIME_TASK_TASK_HEADER_H_

@@ -29,8 +29,8 @@
 //
 // Thread-compatible: a task runs on one thread at a time; a spawned task may
 // be moved between threads by an executor between polls.
-#ifndef POLYIO_RUNTIME_TASK_H_
-#define POLYIO_RUNTIME_TASK_H_
+#ifndef POLYIO_RUNTIME_TASK_TASK_H_
+#define POLYIO_RUNTIME_TASK_TASK_H_
 
 #include <coroutine>
 #include <exception>
@@ -39,10 +39,10 @@
 #include <utility>
 #include <variant>
 
-#include "runtime/context.h"
-#include "runtime/frame_pool.h"
-#include "runtime/future.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/frame_pool.h"
+#include "runtime/task/future.h"
+#include "runtime/task/poll.h"
 
 namespace polyio {
 
@@ -297,4 +297,4 @@ inline Task<void> TaskPromise<void>::get_return_object() {
 }  // namespace internal
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_TASK_H_
+#endif  // POLYIO_RUNTIME_TASK_TASK_H_

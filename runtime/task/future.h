@@ -5,15 +5,15 @@
 // has stored (a clone of) cx.waker() where the event it waits for will find
 // it. Futures are usually awaited from a Task (`co_await future`), which
 // polls them with the task's Context.
-#ifndef POLYIO_RUNTIME_FUTURE_H_
-#define POLYIO_RUNTIME_FUTURE_H_
+#ifndef POLYIO_RUNTIME_TASK_FUTURE_H_
+#define POLYIO_RUNTIME_TASK_FUTURE_H_
 
 #include <concepts>
 #include <type_traits>
 #include <utility>
 
-#include "runtime/context.h"
-#include "runtime/poll.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
 
 namespace polyio {
 
@@ -34,4 +34,4 @@ using FutureOutput = typename decltype(std::declval<F&>().Poll(
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_FUTURE_H_
+#endif  // POLYIO_RUNTIME_TASK_FUTURE_H_

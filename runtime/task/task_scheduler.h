@@ -1,7 +1,7 @@
 // TaskScheduler: what a spawned task needs from the executor that runs it.
 //
 // Two implementations:
-//   LocalExecutor         one driver thread (the current-thread runtime,
+//   LocalScheduler         one driver thread (the current-thread runtime,
 //                         EventLoop, and SpawnLocal on a worker);
 //   MultiThreadScheduler  the work-stealing pool (multi_thread_scheduler.h).
 // A TaskHeader holds a reference to its scheduler for its whole life, so a
@@ -9,13 +9,13 @@
 // shutdown, Schedule discards instead of queueing.
 //
 // Thread-safety: thread-safe (each implementation says how).
-#ifndef POLYIO_RUNTIME_TASK_SCHEDULER_H_
-#define POLYIO_RUNTIME_TASK_SCHEDULER_H_
+#ifndef POLYIO_RUNTIME_TASK_TASK_SCHEDULER_H_
+#define POLYIO_RUNTIME_TASK_TASK_SCHEDULER_H_
 
 #include <atomic>
 #include <cstdint>
 
-#include "runtime/runnable.h"
+#include "runtime/task/runnable.h"
 
 namespace polyio {
 
@@ -61,4 +61,4 @@ class TaskScheduler {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_TASK_SCHEDULER_H_
+#endif  // POLYIO_RUNTIME_TASK_TASK_SCHEDULER_H_

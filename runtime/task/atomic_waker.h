@@ -16,14 +16,14 @@
 //                protocol: publish the event, then Wake).
 //
 // Thread-safety: Register from one thread at a time; Wake from any thread.
-#ifndef POLYIO_RUNTIME_ATOMIC_WAKER_H_
-#define POLYIO_RUNTIME_ATOMIC_WAKER_H_
+#ifndef POLYIO_RUNTIME_TASK_ATOMIC_WAKER_H_
+#define POLYIO_RUNTIME_TASK_ATOMIC_WAKER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <utility>
 
-#include "runtime/waker.h"
+#include "runtime/task/waker.h"
 
 namespace polyio {
 
@@ -81,4 +81,4 @@ class AtomicWaker {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_ATOMIC_WAKER_H_
+#endif  // POLYIO_RUNTIME_TASK_ATOMIC_WAKER_H_

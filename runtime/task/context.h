@@ -11,13 +11,13 @@
 //
 // A Context lives on the stack of whoever polls; futures must not keep a
 // pointer to it. Thread-compatible.
-#ifndef POLYIO_RUNTIME_CONTEXT_H_
-#define POLYIO_RUNTIME_CONTEXT_H_
+#ifndef POLYIO_RUNTIME_TASK_CONTEXT_H_
+#define POLYIO_RUNTIME_TASK_CONTEXT_H_
 
 #include <atomic>
 #include <cstdint>
 
-#include "runtime/waker.h"
+#include "runtime/task/waker.h"
 
 namespace polyio {
 
@@ -71,4 +71,4 @@ class Context {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_CONTEXT_H_
+#endif  // POLYIO_RUNTIME_TASK_CONTEXT_H_

@@ -1,9 +1,9 @@
-#include "runtime/driver.h"
+#include "runtime/driver/driver.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "runtime/task_header.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 namespace {
@@ -28,8 +28,8 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(
 Driver::Driver(std::unique_ptr<Backend> backend)
     : backend_(std::move(backend)),
       timers_(Now()),
-      executor_(new LocalExecutor(&WakeBackend, backend_.get())),
-      spawner_(executor_),
+      local_scheduler_(new LocalScheduler(&WakeBackend, backend_.get())),
+      scheduler_(local_scheduler_),
       requests_(&WakeBackend, backend_.get()),
       anchor_(new DriverAnchor(this)) {}
 
@@ -38,15 +38,15 @@ Driver::~Driver() {
   // Frames may own buffers that operations write into: every operation must
   // have completed before any frame goes.
   DrainOperations();
-  while (internal::TaskHeader* task = executor_->AnyLiveTask()) {
+  while (internal::TaskHeader* task = local_scheduler_->AnyLiveTask()) {
     task->Abandon();
   }
   // Destroyed frames may have forgotten fds (cancelling their operations).
   DrainOperations();
-  executor_->Close();
+  local_scheduler_->Close();
   RunQueue late = requests_.Close();
   while (Runnable* r = late.Pop()) r->run(r);
-  executor_->Unref();
+  local_scheduler_->Unref();
   // Last: sockets closed by the frames destroyed above still reach it.
   anchor_->Orphan();
   anchor_->Unref();
@@ -66,7 +66,7 @@ Driver* Driver::Current() { return current_driver; }
 Driver::Enter::Enter(Driver* driver)
     : driver_(driver),
       previous_(current_driver),
-      executor_scope_(&driver->executor()) {
+      scheduler_scope_(&driver->local_scheduler()) {
   current_driver = driver;
   std::thread::id none;
   owns_ = driver->owner_.compare_exchange_strong(
@@ -119,7 +119,7 @@ int Driver::ServeRequests() {
   return served;
 }
 
-void Driver::Send(Runnable* r) {
+void Driver::Dispatch(Runnable* r) {
   if (OwnedByCallingThread() || !requests_.Push(r)) r->run(r);
 }
 
@@ -137,7 +137,7 @@ void Driver::Turn(bool may_block) {
   int64_t timeout_ns = 0;
   // Timers that just fired, or requests just served, may have queued tasks
   // for this thread: then only look, do not sleep.
-  if (may_block && !executor_->HasWork() && !spawner_->HasWorkHere()) {
+  if (may_block && !local_scheduler_->HasWork() && !scheduler_->HasWorkHere()) {
     // Set only when a timer is linked, and then `now` was read above.
     std::optional<Instant> next = timers_.NextWake();
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
@@ -146,7 +146,7 @@ void Driver::Turn(bool may_block) {
   if (timeout_ns != 0 && !timers_.empty()) timers_.Advance(Now());
   // Last, so that a caller looping on a condition (BlockOn, Run) sees the
   // effect of the work before it decides to block again.
-  executor_->RunReady(kMaxRunsPerTurn);
+  local_scheduler_->RunReady(kMaxRunsPerTurn);
 }
 
 void Driver::CancelAndWait(Operation* op, const std::atomic<bool>* in_flight) {

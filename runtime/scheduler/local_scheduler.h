@@ -1,4 +1,4 @@
-// LocalExecutor: the run queues of one driver thread.
+// LocalScheduler: the run queues of one driver thread.
 //
 // - A local FIFO, touched only by the owner thread: scheduling from the
 //   thread that runs the executor costs two stores.
@@ -19,41 +19,41 @@
 //
 // Thread-safety: Schedule() and ScheduleRemote() are thread-safe; the rest
 // is for the owner thread.
-#ifndef POLYIO_RUNTIME_LOCAL_EXECUTOR_H_
-#define POLYIO_RUNTIME_LOCAL_EXECUTOR_H_
+#ifndef POLYIO_RUNTIME_SCHEDULER_LOCAL_SCHEDULER_H_
+#define POLYIO_RUNTIME_SCHEDULER_LOCAL_SCHEDULER_H_
 
 #include <atomic>
 #include <cstdint>
 
-#include "runtime/remote_queue.h"
-#include "runtime/runnable.h"
-#include "runtime/task_header.h"
-#include "runtime/task_scheduler.h"
+#include "runtime/scheduler/remote_queue.h"
+#include "runtime/task/runnable.h"
+#include "runtime/task/task_header.h"
+#include "runtime/task/task_scheduler.h"
 
 namespace polyio {
 
-class LocalExecutor final : public TaskScheduler {
+class LocalScheduler final : public TaskScheduler {
  public:
   using WakeFn = RemoteQueue::WakeFn;
 
   // Created with one reference, the caller's.
-  LocalExecutor(WakeFn wake_fn, void* wake_arg);
-  LocalExecutor(const LocalExecutor&) = delete;
-  LocalExecutor& operator=(const LocalExecutor&) = delete;
+  LocalScheduler(WakeFn wake_fn, void* wake_arg);
+  LocalScheduler(const LocalScheduler&) = delete;
+  LocalScheduler& operator=(const LocalScheduler&) = delete;
 
   // The executor the calling thread is running, if any.
-  static LocalExecutor* Current();
+  static LocalScheduler* Current();
 
   // Makes this the calling thread's current executor for a scope.
   class Enter {
    public:
-    explicit Enter(LocalExecutor* ex);
+    explicit Enter(LocalScheduler* ex);
     ~Enter();
     Enter(const Enter&) = delete;
     Enter& operator=(const Enter&) = delete;
 
    private:
-    LocalExecutor* previous_;
+    LocalScheduler* previous_;
   };
 
   // Any thread: local fast path on the owner thread, else the remote queue.
@@ -94,7 +94,7 @@ class LocalExecutor final : public TaskScheduler {
   void Close();
 
  private:
-  ~LocalExecutor() override = default;
+  ~LocalScheduler() override = default;
 
   RunQueue local_;
   bool closed_locally_ = false;  // owner thread's view of Close()
@@ -104,4 +104,4 @@ class LocalExecutor final : public TaskScheduler {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_LOCAL_EXECUTOR_H_
+#endif  // POLYIO_RUNTIME_SCHEDULER_LOCAL_SCHEDULER_H_

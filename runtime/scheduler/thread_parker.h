@@ -7,15 +7,15 @@
 // have seen the task complete and returned.
 //
 // Thread-safety: thread-safe; Park from one thread.
-#ifndef POLYIO_RUNTIME_THREAD_PARKER_H_
-#define POLYIO_RUNTIME_THREAD_PARKER_H_
+#ifndef POLYIO_RUNTIME_SCHEDULER_THREAD_PARKER_H_
+#define POLYIO_RUNTIME_SCHEDULER_THREAD_PARKER_H_
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 
-#include "runtime/waker.h"
+#include "runtime/task/waker.h"
 
 namespace polyio {
 
@@ -78,4 +78,4 @@ class ThreadParker {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_THREAD_PARKER_H_
+#endif  // POLYIO_RUNTIME_SCHEDULER_THREAD_PARKER_H_

@@ -20,8 +20,8 @@
 // the driver where they were started.
 //
 // Thread-hostile, except Current, RunOnDriverThread, and the backend's Wake.
-#ifndef POLYIO_RUNTIME_DRIVER_H_
-#define POLYIO_RUNTIME_DRIVER_H_
+#ifndef POLYIO_RUNTIME_DRIVER_DRIVER_H_
+#define POLYIO_RUNTIME_DRIVER_DRIVER_H_
 
 #include <atomic>
 #include <memory>
@@ -30,11 +30,11 @@
 
 #include "absl/status/statusor.h"
 #include "backends/selected.h"
-#include "runtime/driver_anchor.h"
-#include "runtime/local_executor.h"
-#include "runtime/remote_queue.h"
-#include "runtime/task_scheduler.h"
-#include "runtime/timer_wheel.h"
+#include "runtime/driver/driver_anchor.h"
+#include "runtime/scheduler/local_scheduler.h"
+#include "runtime/scheduler/remote_queue.h"
+#include "runtime/task/task_scheduler.h"
+#include "runtime/time/timer_wheel.h"
 
 namespace polyio {
 
@@ -67,7 +67,7 @@ class Driver {
     Driver* driver_;
     Driver* previous_;
     bool owns_ = false;
-    LocalExecutor::Enter executor_scope_;
+    LocalScheduler::Enter scheduler_scope_;
   };
 
   Backend& backend() { return *backend_; }
@@ -75,11 +75,11 @@ class Driver {
   DriverAnchor* anchor() { return anchor_; }
   TimerWheel& timers() { return timers_; }
   // This thread's executor: SpawnLocal, EventLoop::Post.
-  LocalExecutor& executor() { return *executor_; }
+  LocalScheduler& local_scheduler() { return *local_scheduler_; }
   // Where Spawn puts tasks: the executor, or the multi-thread scheduler
   // whose worker runs this driver.
-  TaskScheduler& spawner() { return *spawner_; }
-  void set_spawner(TaskScheduler* spawner) { spawner_ = spawner; }
+  TaskScheduler& scheduler() { return *scheduler_; }
+  void set_scheduler(TaskScheduler* spawner) { scheduler_ = spawner; }
 
   // Runs `fn` on the driver's owner thread and returns when it has run:
   // inline when called there or when no thread owns the driver (it is not
@@ -89,9 +89,10 @@ class Driver {
   template <class Fn>
   void RunOnDriverThread(Fn&& fn);
 
-  // Any thread: queues `r` to run on the driver's thread, without waiting;
-  // runs it here when the calling thread may use the driver directly.
-  void Send(Runnable* r);
+  // Any thread: runs `r` here when the calling thread may use the driver
+  // directly, else queues it to run on the driver's thread, without waiting
+  // (Asio's dispatch). RunOnDriverThread is the waiting form.
+  void Dispatch(Runnable* r);
 
   // Owner thread: runs the requests other threads sent; returns how many.
   int ServeRequests();
@@ -129,8 +130,8 @@ class Driver {
 
   std::unique_ptr<Backend> backend_;
   TimerWheel timers_;
-  LocalExecutor* executor_;  // reference-counted, see local_executor.h
-  TaskScheduler* spawner_;
+  LocalScheduler* local_scheduler_;  // reference-counted, see local_scheduler.h
+  TaskScheduler* scheduler_;
   RemoteQueue requests_;
   std::atomic<std::thread::id> owner_{};
   DriverAnchor* anchor_;  // one reference; orphaned by the destructor
@@ -152,4 +153,4 @@ void Driver::RunOnDriverThread(Fn&& fn) {
 
 }  // namespace polyio
 
-#endif  // POLYIO_RUNTIME_DRIVER_H_
+#endif  // POLYIO_RUNTIME_DRIVER_DRIVER_H_

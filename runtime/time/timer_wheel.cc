@@ -1,4 +1,4 @@
-#include "runtime/timer_wheel.h"
+#include "runtime/time/timer_wheel.h"
 
 #include <algorithm>
 #include <bit>
