@@ -25,6 +25,11 @@ SocketAddress::SocketAddress() : len_(sizeof(sockaddr_in)) {
 
 absl::StatusOr<SocketAddress> SocketAddress::FromIpPort(absl::string_view ip,
                                                         uint16_t port) {
+  // inet_pton reads a C string: text after a NUL would be ignored, not
+  // rejected ("[::1\0junk]:80" parsed as [::1]:80; found by fuzzing).
+  if (ip.find('\0') != absl::string_view::npos) {
+    return Invalid(ip, "contains a NUL byte");
+  }
   SocketAddress out;
   std::string ip_text(ip);
   auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage_);

@@ -149,14 +149,15 @@ class [[nodiscard]] Receiver {
       return absl::StatusOr<T>(
           absl::FailedPreconditionError("oneshot recv: moved-from receiver"));
     }
+    Waker dropped;  // released after the lock
     MutexLock lock(&shared_->mu);
     if (cx.cancelled()) {
-      Unlink();
+      dropped = Unlink();
       return absl::StatusOr<T>(absl::CancelledError("oneshot recv: cancelled"));
     }
     absl::StatusOr<T> r = TakeLocked();
     if (!absl::IsUnavailable(r.status())) {
-      Unlink();
+      dropped = Unlink();
       return r;
     }
     shared_->rx_node.SetWaker(cx.waker());
@@ -208,19 +209,25 @@ class [[nodiscard]] Receiver {
     return absl::UnavailableError("oneshot recv: no value yet");
   }
 
-  void Unlink() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_->mu) {
+  // Stops waiting: unlinks the receiver's node and hands back its waker,
+  // for the caller to drop once the lock is released. The node lives in the
+  // shared state, which the Sender keeps alive: a waker left in it would
+  // keep the receiving task alive until the Sender goes (found by fuzzing).
+  Waker Unlink() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared_->mu) {
     if (shared_->rx_node.linked()) {
       shared_->rx_waiting.Remove(&shared_->rx_node);
     }
+    return shared_->rx_node.TakeWaker();
   }
 
   void Drop() {
     if (shared_ == nullptr) return;
     std::optional<T> unreceived;  // destroyed after the lock is released
+    Waker dropped;                // likewise
     {
       MutexLock lock(&shared_->mu);
       shared_->receiver_open = false;
-      Unlink();
+      dropped = Unlink();
       unreceived = std::move(shared_->value);
       shared_->value.reset();
     }

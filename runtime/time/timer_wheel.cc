@@ -9,7 +9,9 @@ namespace {
 
 constexpr int kBitsPerLevel = 6;
 
-uint64_t SlotSpan(int level) { return uint64_t{1} << (kBitsPerLevel * level); }
+constexpr uint64_t SlotSpan(int level) {
+  return uint64_t{1} << (kBitsPerLevel * level);
+}
 
 }  // namespace
 
@@ -54,11 +56,18 @@ void TimerWheel::Link(TimerEntry* e) {
     expired_.PushBack(e);
     return;
   }
+  // Placed by `at`, not `when`, when the deadline is beyond the wheel's
+  // reach (64^6 ticks): in the top level's farthest slot, from which it is
+  // cascaded and placed again when that slot comes round. Placed by a
+  // `when` that far ahead, it could land in the top level's current slot,
+  // which is due at once, and be cascaded back into it forever (found by
+  // fuzzing: a Sleep of ~800 days hung the driver).
+  const uint64_t at = std::min(e->when, elapsed_ + kReach);
   // The highest bit where deadline and now differ picks the level.
-  uint64_t differing = (elapsed_ ^ e->when) | (kSlots - 1);
+  uint64_t differing = (elapsed_ ^ at) | (kSlots - 1);
   int level = (63 - std::countl_zero(differing)) / kBitsPerLevel;
   if (level >= kLevels) level = kLevels - 1;
-  int slot = static_cast<int>((e->when >> (kBitsPerLevel * level)) & 63);
+  int slot = static_cast<int>((at >> (kBitsPerLevel * level)) & 63);
   e->level = static_cast<int16_t>(level);
   e->slot = static_cast<uint8_t>(slot);
   slots_[level][slot].PushBack(e);

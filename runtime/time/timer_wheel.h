@@ -75,6 +75,10 @@ class TimerWheel {
   static constexpr int kSlots = 64;
   static constexpr int16_t kExpired = kLevels;     // in expired_: due
   static constexpr int16_t kFiring = kLevels + 1;  // in firing_: being fired
+  // How far ahead of now an entry can be placed: the top level's farthest
+  // slot, 63 * 64^5 ticks (about 2.1 years at 1 ms). Farther deadlines wait
+  // there and are placed again (Link).
+  static constexpr uint64_t kReach = uint64_t{63} << (6 * (kLevels - 1));
 
   using List = IntrusiveList<TimerEntry, &TimerEntry::link>;
   struct Expiration {

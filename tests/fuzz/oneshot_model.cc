@@ -17,7 +17,6 @@
 #include "tests/fuzz/byte_reader.h"
 #include "tests/fuzz/channel_models.h"
 #include "tests/fuzz/check.h"
-#include "tests/fuzz/known_bugs.h"
 #include "tests/fuzz/probe.h"
 
 namespace polyio::fuzz {
@@ -31,9 +30,7 @@ class OneshotModel {
   OneshotModel() {
     auto [tx, rx] = oneshot::Channel<Msg>();
     tx_.emplace(std::move(tx));
-    // Known bug (known_bugs.h): a dropped Receiver may leave a waker clone
-    // in the channel, so the probe's check is off unless asked for.
-    rx_ = std::make_unique<RecvProbe>(std::move(rx), !StepAroundKnownBugs());
+    rx_ = std::make_unique<RecvProbe>(std::move(rx));
   }
 
   void Run(ByteReader& in) {

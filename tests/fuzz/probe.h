@@ -18,10 +18,10 @@
 #include <optional>
 #include <utility>
 
-#include "runtime/context.h"
-#include "runtime/future.h"
-#include "runtime/poll.h"
-#include "runtime/waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/future.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/waker.h"
 #include "tests/fuzz/check.h"
 
 namespace polyio::fuzz {

@@ -27,7 +27,6 @@
 #include "platform/socket_address.h"
 #include "tests/fuzz/byte_reader.h"
 #include "tests/fuzz/check.h"
-#include "tests/fuzz/known_bugs.h"
 
 namespace polyio::fuzz {
 namespace {
@@ -117,10 +116,6 @@ void CheckRoundTrip(const SocketAddress& a) {
 }
 
 void ParseText(std::string_view text) {
-  // Known bug (known_bugs.h): Parse stops at a NUL byte.
-  if (StepAroundKnownBugs() && text.find('\0') != std::string_view::npos) {
-    return;
-  }
   absl::StatusOr<SocketAddress> a =
       SocketAddress::Parse(absl::string_view(text.data(), text.size()));
   bool expected = WellFormed(text);

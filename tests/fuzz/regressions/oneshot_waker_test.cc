@@ -1,17 +1,18 @@
-// Known bug (docs/reliability.md), found by channels_fuzz: a oneshot
-// Receiver polled once (pending) and then dropped — as when a Timeout around
-// `co_await rx` expires — unlinks its wait node but leaves the waker in it.
-// The node lives in the channel's shared state (oneshot.h), so that clone
+// Regression test (docs/reliability.md, bugs found), found by channels_fuzz: a
+// oneshot Receiver polled once (pending) and then dropped — as when a Timeout
+// around `co_await rx` expires — unlinks its wait node but leaves the waker in
+// it. The node lives in the channel's shared state (oneshot.h), so that clone
 // of the task's waker, a reference to the task, lives on until the Sender
-// is destroyed too: a dropped future should let go of its waker. Tagged
-// manual: fails until the Receiver resets the node's waker when it drops.
+// is destroyed too: a dropped future should let go of its waker. Fixed:
+// the Receiver now takes the waker out of its node whenever it stops
+// waiting.
 #include <string>
 #include <utility>
 
 #include "gtest/gtest.h"
-#include "runtime/context.h"
 #include "runtime/sync/oneshot.h"
-#include "runtime/waker.h"
+#include "runtime/task/context.h"
+#include "runtime/task/waker.h"
 
 namespace polyio::sync {
 namespace {
