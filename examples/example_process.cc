@@ -55,6 +55,29 @@ std::string RunfilePath(const std::string& path) {
                       workspace ? workspace : "polyio", "/", path);
 }
 
+absl::StatusOr<int> RunToEnd(const std::string& binary,
+                             const std::vector<std::string>& args) {
+  const std::string path = RunfilePath(binary);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int err =
+      posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (err != 0)
+    return absl::ErrnoToStatus(err, absl::StrCat("posix_spawn ", path));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return absl::ErrnoToStatus(errno, "waitpid");
+  }
+  if (!WIFEXITED(status)) {
+    return absl::InternalError(absl::StrCat(binary, " ", DescribeExit(status)));
+  }
+  return WEXITSTATUS(status);
+}
+
 absl::StatusOr<std::unique_ptr<ExampleProcess>> ExampleProcess::Start(
     const std::string& binary, const std::vector<std::string>& args,
     std::chrono::seconds deadline) {

@@ -65,6 +65,11 @@ class ExampleProcess {
 // Where a runfile is: $TEST_SRCDIR/$TEST_WORKSPACE/<path>.
 std::string RunfilePath(const std::string& path);
 
+// Runs a client example (a runfile, as for Start) to its end, its output
+// the test's; its exit status, or an error if it did not exit normally.
+absl::StatusOr<int> RunToEnd(const std::string& binary,
+                             const std::vector<std::string>& args);
+
 }  // namespace polyio::examples
 
 #endif  // POLYIO_EXAMPLES_EXAMPLE_PROCESS_H_
