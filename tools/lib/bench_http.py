@@ -16,14 +16,19 @@ chose).
 For each repetition, each row, and each connection count: the server is
 started pinned to the server core, wrk (one thread, pinned to the client
 core: the cores of benchmarks/affinity.h) runs `wrk -t1 -cC -dSs` against
-it, and the server is killed. Repetitions are interleaved — every row once,
+it, and the server is killed. Besides wrk's requests/s, the server's CPU
+time per request is taken: the CPU time its threads ran during the wrk run
+(/proc/PID/task/*/schedstat, nanoseconds) over the requests wrk completed.
+On a shared machine requests/s moves with whatever else runs on the cores;
+CPU time per request is what the server itself spends, and moves less. Repetitions are interleaved — every row once,
 then every row again — so that a slow minute of this shared machine falls
 on all rows alike; a row's figure is the median of its repetitions.
 
 Writes OUT_DIR/http-<row>.json (Google Benchmark's JSON layout, as
 bench_instr.py does, so that bench_report.py table/compare read it; the
 figure is "requests_per_second", the repetitions' figures are
-"repeat_figures", wrk's error counts "errors") and wrk's output in
+"repeat_figures", the median CPU time per request "server_cpu_ns_per_request",
+wrk's error counts "errors") and wrk's output in
 OUT_DIR/http/. A row whose server does not start (io_uring refused, ...) is
 written to OUT_DIR/status.txt as skipped with the reason; epoll, poll and
 raw_epoll must start, or the row failed.
@@ -106,6 +111,18 @@ class Server:
             buf += chunk
         return buf.decode().strip()
 
+    def cpu_ns(self):
+        """CPU time of all the server's threads so far, in nanoseconds."""
+        total = 0
+        task_dir = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass  # a thread that just ended
+        return total
+
     def stop(self):
         """Killed: the servers serve until killed. Its exit status says
         whether it was still running."""
@@ -119,9 +136,10 @@ class Server:
 
 
 def parse_wrk(text):
-    """(requests/s, error count) from wrk's report."""
+    """(requests/s, requests, error count) from wrk's report."""
     m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    if not m:
+    total = re.search(r"^\s*(\d+) requests in", text, re.M)
+    if not m or not total:
         raise RuntimeError("wrk printed no Requests/sec: " + text[-300:])
     errors = 0
     s = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
@@ -131,7 +149,7 @@ def parse_wrk(text):
     n = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if n:
         errors += int(n.group(1))
-    return float(m.group(1)), errors
+    return float(m.group(1)), int(total.group(1)), errors
 
 
 def run_wrk(port, conns, seconds, core, log_path):
@@ -176,6 +194,7 @@ def run(args):
     done = 0
     failed = False
     figures = {r: {c: [] for c in conns} for r in rows}
+    cpu = {r: {c: [] for c in conns} for r in rows}  # ns per request
     errors = {r: {c: 0 for c in conns} for r in rows}
     chosen = {}
     dead = {}  # row -> why it is not measured any more
@@ -211,12 +230,18 @@ def run(args):
             try:
                 for c in conns:
                     path = os.path.join(logs, f"{row}.c{c}.r{rep}.txt")
-                    rps, errs = run_wrk(server.port, c, args.seconds,
-                                        client_core, path)
+                    before = server.cpu_ns()
+                    rps, requests, errs = run_wrk(server.port, c,
+                                                  args.seconds, client_core,
+                                                  path)
+                    per_request = ((server.cpu_ns() - before) / requests
+                                   if requests else 0.0)
                     figures[row][c].append(rps)
+                    cpu[row][c].append(per_request)
                     errors[row][c] += errs
                     done += 1
-                    log(f"{row:<14} conns:{c:<4} {rps:10.0f} requests/s" +
+                    log(f"{row:<14} conns:{c:<4} {rps:10.0f} requests/s, "
+                        f"server {per_request / 1e3:5.2f} us CPU/request" +
                         (f"  ({errs} errors)" if errs else ""))
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
                 dead[row] = f"failed: {e}"
@@ -243,6 +268,8 @@ def run(args):
                 "repetitions": len(values), "iterations": 1,
                 "real_time": 0, "cpu_time": 0, "time_unit": "ns",
                 "requests_per_second": value, "repeat_figures": values,
+                "server_cpu_ns_per_request": statistics.median(cpu[row][c]),
+                "repeat_cpu_ns_per_request": cpu[row][c],
                 "repeat_spread": spread, "errors": errors[row][c],
                 "seconds": args.seconds})
         # auto: the backend it chose at start-up.

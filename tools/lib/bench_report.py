@@ -297,7 +297,8 @@ def file_tables(files, skipped):
 def http_tables(http, skipped):
     """Per connection count: requests/s of every row, against raw_epoll (the
     floor: a hand-written epoll loop with the same answers) and the best
-    peer; epoll's row against issue 13's target."""
+    peer; the server's CPU time per request, against raw_epoll's; epoll's
+    row against issue 13's target."""
     order = ordered(set(http) | set(skipped))
     for name in names_of(http):
         m = re.search(r"conns:(\d+)", name)
@@ -308,10 +309,13 @@ def http_tables(http, skipped):
         peers = {b: v for b, v in value.items() if is_peer(b)}
         best = max(peers, key=peers.get) if peers else None
         raw = value.get("raw_epoll")
+        cpu = {b: http[b][name].get("server_cpu_ns_per_request")
+               for b in value}
+        raw_cpu = cpu.get("raw_epoll")
         rows = []
         for b in order:
             if b not in value:
-                rows.append((b, "-", "-", "-", "-",
+                rows.append((b, "-", "-", "-", "-", "-", "-",
                              skipped.get(b, "no result")))
                 continue
             e = http[b][name]
@@ -328,9 +332,14 @@ def http_tables(http, skipped):
             rows.append((b, fmt_rate(value[b]),
                          fmt_ratio(value[b] / raw if raw else None),
                          fmt_ratio(value[b] / value[best] if best else None),
-                         spread, "; ".join(notes)))
+                         spread,
+                         f"{cpu[b] / 1e3:.2f}" if cpu.get(b) else "-",
+                         fmt_ratio(cpu[b] / raw_cpu)
+                         if cpu.get(b) and raw_cpu else "-",
+                         "; ".join(notes)))
         print_table(("server", "requests/s", "vs raw_epoll",
-                     f"vs best peer ({best or 'none'})", "repeat spread", ""),
+                     f"vs best peer ({best or 'none'})", "repeat spread",
+                     "server us CPU/request", "CPU vs raw_epoll", ""),
                     rows)
 
 
