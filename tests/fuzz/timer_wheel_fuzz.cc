@@ -212,7 +212,7 @@ class Harness {
   }
 
   void Advance(Instant now) {
-    fired_.clear();  // also when this Advance is skipped just below
+    fired_.clear();              // also when this Advance is skipped just below
     if (now < now_) now = now_;  // a monotonic clock
     // Keep Instant (int64 ns) far from overflowing over a long input.
     if (now - start_ > Duration(int64_t{1} << 61)) return;
