@@ -18,7 +18,11 @@
 //   socket empty raises an edge (queued by the kernel until the next wait),
 //   and a level-triggered poller, armed when the operation parks, reports
 //   what is there. An echo server thus makes two syscalls per message (the
-//   read and the write), not three.
+//   read and the write), not three. One thing a short read does not show is
+//   a peer's FIN (or an error) that arrived with the data: its edge may have
+//   been reported before the read, and no other follows. So once the poller
+//   reports a hang-up, the fd's reads are never skipped again (read_closed,
+//   sticky until the fd is forgotten), as tokio keeps its read-closed bit.
 // - When the poller reports an fd ready, the parked operations of that
 //   direction are retried in FIFO order until one says EAGAIN again.
 // - Cancel and Forget move parked operations to a queue of finished ones,
@@ -134,6 +138,9 @@ class ReadinessReactor {
     // poller has not reported it ready since (see the top of this file).
     bool read_exhausted = false;
     bool write_exhausted = false;
+    // The poller reported a hang-up or an error: reads end (EOF or the
+    // error) without blocking from now on, so a short one proves nothing.
+    bool read_closed = false;
   };
 
   // The direction an operation's readiness state belongs to, for the kinds
@@ -163,10 +170,13 @@ class ReadinessReactor {
   // What one attempt says about the fd's readiness; true when it found the
   // direction exhausted.
   static bool Note(FdState& fd, const Operation& op, int32_t res) {
-    bool exhausted = res == -EAGAIN || (op.byte_stream && res > 0 &&
-                                        static_cast<size_t>(res) < op.len);
-    if (!exhausted) return false;
-    if (bool* flag = ExhaustedFlag(fd, op)) *flag = true;
+    bool* flag = ExhaustedFlag(fd, op);
+    if (flag == nullptr) return res == -EAGAIN;
+    bool short_transfer = op.byte_stream && res > 0 &&
+                          static_cast<size_t>(res) < op.len &&
+                          !(flag == &fd.read_exhausted && fd.read_closed);
+    if (res != -EAGAIN && !short_transfer) return false;
+    *flag = true;
     return true;
   }
 
@@ -175,8 +185,8 @@ class ReadinessReactor {
   class ReportSink {
    public:
     explicit ReportSink(ReadinessReactor* reactor) : reactor_(reactor) {}
-    void Ready(int fd, bool readable, bool writable) const {
-      reactor_->OnReady(fd, readable, writable);
+    void Ready(int fd, bool readable, bool writable, bool hung_up) const {
+      reactor_->OnReady(fd, readable, writable, hung_up);
     }
     void ArmFailed(int fd, bool read, bool write, int32_t error) const {
       reactor_->OnArmFailed(fd, read, write, error);
@@ -237,9 +247,10 @@ class ReadinessReactor {
     }
   }
 
-  void OnReady(int fd, bool readable, bool writable) {
+  void OnReady(int fd, bool readable, bool writable, bool hung_up) {
     FdState* state = table_.Find(fd);
     if (state == nullptr) return;
+    state->read_closed |= hung_up;
     // An edge-triggered poller reports both directions on every edge: most
     // reports find no waiter in one of them.
     if (readable) {
