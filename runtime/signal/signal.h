@@ -30,12 +30,15 @@
 //   (chained, as tokio's signal-hook does); SIG_IGN and SIG_DFL are not. When
 //   the last stream of a signal is destroyed, the saved disposition comes
 //   back (libuv and asyncio restore too, where tokio never does).
-// - polyio never changes a thread's signal mask. A signal that some thread
-//   does not block is delivered there and reaches the streams through the
-//   handler and a self-pipe. On Linux, a signal that every thread blocks
-//   reaches them through a signalfd instead, and no code runs in signal
-//   context: BlockSignals() at the start of main, before any thread
-//   starts, chooses that path for a program that wants it.
+// - polyio never changes a thread's signal mask. A signal that the thread
+//   creating its first stream does not block (the usual case) goes through
+//   the handler and a self-pipe, on whichever thread the kernel picks. On
+//   Linux, a signal that thread blocks is taken from a signalfd instead,
+//   and no code runs in signal context: BlockSignals() at the start of
+//   main, before any thread starts (threads inherit the mask), chooses that
+//   path for a program that wants it. The chained handler then does not
+//   run, as a blocked signal runs no handler. Threads that do not block it
+//   meanwhile still run the handler; no delivery is lost either way.
 // - Thread-directed signals (raise(), pthread_kill) are seen when the
 //   target thread does not block them; a signal pending on a thread that
 //   blocks it is that thread's (signalfd reads only the reading thread's).

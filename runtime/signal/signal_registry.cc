@@ -1,6 +1,7 @@
 #include "runtime/signal/signal_registry.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -222,8 +223,13 @@ absl::Status SignalRegistry::Install(int signo) {
     return absl::ErrnoToStatus(errno, absl::StrCat("sigaction ", signo));
   }
   g_hits[signo].store(0, std::memory_order_relaxed);
-  sigaddset(&fd_mask_, signo);
-  UpdateSignalFdMask();
+  // The signalfd only for a signal this thread blocks (the header says why).
+  sigset_t mask;
+  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) == 0 &&
+      sigismember(&mask, signo) == 1) {
+    sigaddset(&fd_mask_, signo);
+    UpdateSignalFdMask();
+  }
   return absl::OkStatus();
 }
 

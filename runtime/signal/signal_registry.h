@@ -4,10 +4,12 @@
 // Every listener of every runtime in the process registers here. Deliveries
 // reach the registry two ways, and both end in the same place:
 //
-// - signalfd (Linux): the registry's one signalfd has in its mask every
-//   signal with a listener. It receives a signal that every thread of the
-//   process blocks (the kernel keeps such a signal pending for the process,
-//   and a read of the signalfd dequeues it): no code runs in signal context.
+// - signalfd (Linux): the registry's one signalfd has in its mask each
+//   signal with listeners that the thread creating its first listener
+//   blocks — the setup of a program that blocked it at the start of main,
+//   before any thread (BlockSignals), so that every thread blocks it. The
+//   kernel keeps such a signal pending for the process and a read of the
+//   signalfd dequeues it: no code runs in signal context.
 // - A handler (every system): while a signal has listeners, the registry's
 //   handler is its disposition. It runs when the kernel delivers the signal
 //   to a thread that does not block it — the usual case, since polyio never
@@ -15,6 +17,10 @@
 //   it calls the handler that was installed before (chaining), if that was
 //   a function, then counts the delivery in a per-signal atomic and writes
 //   one byte to the registry's self-pipe.
+//   A signal that the creating thread does not block stays out of the
+//   signalfd's mask: a signalfd read dequeues a pending signal even while
+//   the kernel is about to run a thread's handler for it, and would then
+//   take deliveries from under the handler (and from the chained one).
 //
 // Drain() empties both (a non-blocking read of the signalfd, a read of the
 // pipe, then an exchange of each counter: in that order, so that a delivery
@@ -125,7 +131,8 @@ class SignalRegistry {
   List listeners_[kSignalLimit] ABSL_GUARDED_BY(mu_);
   // The dispositions the first listener of each signal found.
   struct sigaction saved_[kSignalLimit] ABSL_GUARDED_BY(mu_);
-  // The signalfd's mask: the signals with listeners.
+  // The signalfd's mask: the signals with listeners whose first listener's
+  // thread blocked them.
   sigset_t fd_mask_ ABSL_GUARDED_BY(mu_);
 };
 
