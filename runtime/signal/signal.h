@@ -54,7 +54,8 @@
 //
 // Threads and lifetime: a SignalStream may be used from any task of any
 // runtime and may outlive the runtime it was awaited on; one Recv at a
-// time per stream (thread-compatible). Move-only. fork() without exec
+// time per stream, and a Recv future must not outlive its stream
+// (thread-compatible). Move-only. fork() without exec
 // gives the child the registry's fds: do not use polyio's signals there.
 #ifndef POLYIO_RUNTIME_SIGNAL_SIGNAL_H_
 #define POLYIO_RUNTIME_SIGNAL_SIGNAL_H_
