@@ -65,6 +65,12 @@ struct Operation {
   socklen_t* addrlen_out = nullptr;  // accept (in/out, may be null)
   socklen_t addrlen = 0;             // connect
   uint32_t poll_events = 0;          // poll-fd: kPollIn | kPollOut
+  // A transfer on a byte stream (TCP, Unix stream, pipe): fewer bytes than
+  // asked means the fd had no more data, or no more room, for now. A
+  // readiness backend then waits for readiness before the next attempt
+  // instead of making a syscall that would fail (reactor.h). Leave it false
+  // for datagrams, where a short read is one whole message.
+  bool byte_stream = false;
 
   // Result, valid once the operation has completed.
   int32_t res = 0;

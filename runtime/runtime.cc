@@ -1,8 +1,10 @@
 #include "runtime/runtime.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <vector>
 
 namespace polyio {
 
@@ -36,6 +38,79 @@ void Runtime::DieNestedBlockOn(SourceLocation where) {
                "the task instead\n",
                where.file_name(), static_cast<unsigned>(where.line()));
   std::abort();
+}
+
+void Runtime::DieBlockOnAfterShutdown(SourceLocation where) {
+  std::fprintf(stderr,
+               "polyio: Runtime::BlockOn called after Runtime::Shutdown, at "
+               "%s:%u: a runtime that shut down runs no new task\n",
+               where.file_name(), static_cast<unsigned>(where.line()));
+  std::abort();
+}
+
+std::vector<TaskScheduler*> Runtime::Schedulers() {
+  if (pool_ == nullptr) return {&driver_->local_scheduler()};
+  std::vector<TaskScheduler*> all = {pool_};
+  for (int i = 0; i < pool_->worker_count(); ++i) {
+    all.push_back(&pool_->driver(i).local_scheduler());  // SpawnLocal
+  }
+  return all;
+}
+
+int64_t Runtime::Unfinished() {
+  int64_t n = 0;
+  for (TaskScheduler* s : Schedulers()) n += s->unfinished();
+  return n;
+}
+
+void Runtime::RunUntilIdleOr(Instant deadline) {
+  if (pool_ == nullptr) {
+    Driver::Enter scope(driver_.get());
+    // A timer at the deadline, so that a turn blocked in the backend wakes.
+    TimerHandle wake = loop_->CallAt(deadline, [] {});
+    while (Unfinished() > 0 && Now() < deadline) {
+      driver_->Turn(/*may_block=*/true);
+    }
+    wake.Cancel();
+    return;
+  }
+  // The workers run the tasks; this thread only watches them.
+  while (Unfinished() > 0 && Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void Runtime::AbortAll() {
+  for (TaskScheduler* s : Schedulers()) s->CancelNewlyRun();
+  if (pool_ == nullptr) {
+    Driver::Enter scope(driver_.get());
+    driver_->local_scheduler().AbortAll();
+    return;
+  }
+  pool_->AbortAll();
+  for (int i = 0; i < pool_->worker_count(); ++i) {
+    Driver& d = pool_->driver(i);
+    d.RunOnDriverThread([&d] { d.local_scheduler().AbortAll(); });
+  }
+}
+
+ShutdownReport Runtime::Shutdown(Duration timeout, Duration grace) {
+  ShutdownReport report;
+  for (TaskScheduler* s : Schedulers()) s->RefuseSpawns();
+  // Counted before the token goes: on the multi-thread runtime the tasks
+  // that watch it may end at once.
+  const int64_t at_start = Unfinished();
+  root_token_.Cancel();
+  RunUntilIdleOr(Now() + timeout);
+  const int64_t at_deadline = Unfinished();
+  report.finished = at_start - at_deadline;
+  if (at_deadline > 0) {
+    AbortAll();
+    RunUntilIdleOr(Now() + grace);
+  }
+  report.unfinished = Unfinished();
+  report.cancelled = at_deadline - report.unfinished;
+  return report;
 }
 
 Runtime::~Runtime() {

@@ -25,9 +25,12 @@
 #ifndef POLYIO_RUNTIME_RUNTIME_H_
 #define POLYIO_RUNTIME_RUNTIME_H_
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
@@ -37,12 +40,21 @@
 #include "runtime/event_loop.h"
 #include "runtime/multi_thread/multi_thread_scheduler.h"
 #include "runtime/scheduler/thread_parker.h"
+#include "runtime/sync/cancellation_token.h"
 #include "runtime/task/join_handle.h"
 #include "runtime/task/task.h"
 
 namespace polyio {
 
 enum class RuntimeFlavor { kCurrentThread, kMultiThread };
+
+// What Runtime::Shutdown did.
+struct ShutdownReport {
+  int64_t finished = 0;    // ended by themselves before the deadline
+  int64_t cancelled = 0;   // cancelled at the deadline, and ended since
+  int64_t unfinished = 0;  // still running after the grace period: freed
+                           // with the Runtime, once their operations are done
+};
 
 struct RuntimeOptions {
   BackendOptions backend;
@@ -72,14 +84,31 @@ class Runtime {
       JoinHandle<T> handle =
           SpawnOn(driver_->local_scheduler(), std::move(task), where);
       while (!handle.finished()) driver_->Turn(/*may_block=*/true);
+      if (handle.task()->abandoned()) DieBlockOnAfterShutdown(where);
       return handle.task()->TakeResult();
     }
     JoinHandle<T> handle = SpawnOn(*pool_, std::move(task), where);
     ThreadParker parker;
     Waker waker = parker.waker();
     while (!handle.task()->PollJoin(waker)) parker.Park();
+    if (handle.task()->abandoned()) DieBlockOnAfterShutdown(where);
     return handle.task()->TakeResult();
   }
+
+  // Graceful shutdown (tokio's shutdown_timeout, with asyncio's "cancel what
+  // is left"): refuses new spawns (their JoinHandles report CancelledError),
+  // cancels root_token(), lets tasks finish for up to `timeout`, then aborts
+  // every task still running and gives them up to `grace` to end. Tasks that
+  // ignore cancellation past that are freed when the Runtime is destroyed,
+  // after their operations complete (nothing is freed under the kernel).
+  // Call it from outside the runtime's tasks, as BlockOn, once; afterwards
+  // the runtime runs no new work (BlockOn stops the program with a message).
+  ShutdownReport Shutdown(Duration timeout,
+                          Duration grace = std::chrono::seconds(1));
+
+  // Cancelled by Shutdown: run tasks under it (sync::WithCancellation), or
+  // await root_token().Cancelled() to start draining. Thread-safe.
+  const sync::CancellationToken& root_token() const { return root_token_; }
 
   template <class T>
   JoinHandle<T> Spawn(Task<T> task,
@@ -104,10 +133,19 @@ class Runtime {
  private:
   Runtime() = default;
   [[noreturn]] static void DieNestedBlockOn(SourceLocation where);
+  [[noreturn]] static void DieBlockOnAfterShutdown(SourceLocation where);
+  // The schedulers that tasks of this runtime are spawned on.
+  std::vector<TaskScheduler*> Schedulers();
+  int64_t Unfinished();
+  // Runs (kCurrentThread) or waits for (kMultiThread) the tasks until none
+  // is left or `deadline` passes.
+  void RunUntilIdleOr(Instant deadline);
+  void AbortAll();
 
   std::unique_ptr<Driver> driver_;        // kCurrentThread
   MultiThreadScheduler* pool_ = nullptr;  // kMultiThread (reference)
   std::unique_ptr<EventLoop> loop_;
+  sync::CancellationToken root_token_;
 };
 
 }  // namespace polyio

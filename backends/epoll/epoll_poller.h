@@ -46,9 +46,9 @@ class EpollPoller {
         continue;
       }
       bool error = ev.events & (EPOLLERR | EPOLLHUP);
-      sink.Ready(ev.data.fd,
-                 error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
-                 error || (ev.events & EPOLLOUT));
+      sink.Ready(
+          ev.data.fd, error || (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)),
+          error || (ev.events & EPOLLOUT), error || (ev.events & EPOLLRDHUP));
     }
   }
 

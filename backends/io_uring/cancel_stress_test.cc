@@ -1,4 +1,4 @@
-// The stress case, on the runtime built over io_uring: abort 10,000
+// The stress case, on the runtime built over io_uring: abort 9,000
 // tasks, each blocked in a read whose buffer lives in its coroutine frame,
 // while data arrives. Every task must end exactly once — with its bytes
 // intact or with CancelledError — and no frame may go while the kernel can
@@ -18,8 +18,10 @@
 namespace polyio {
 namespace {
 
-constexpr int kTasks = 10000;
-constexpr int kReadersPerStream = 2;
+constexpr int kTasks = 9000;  // two fds each: inside a 20,000 fd hard limit
+// One reader per stream: a stream takes one read at a time (a second
+// concurrent Read is FailedPrecondition, docs/decisions.md).
+constexpr int kReadersPerStream = 1;
 
 struct Outcome {
   int cancelled = 0;
@@ -49,9 +51,9 @@ Task<Outcome> AbortWhileDataArrives(std::vector<TcpStream>* streams,
   co_await Sleep(std::chrono::milliseconds(5));  // all blocked by now
   const std::string chunk(64, 'd');
   for (int i = 0; i < kTasks; ++i) {
-    // Bytes land on every other stream just before its readers are aborted,
+    // Bytes land on every fourth stream just before its reader is aborted,
     // so cancels race real completions in the kernel.
-    if (i % (2 * kReadersPerStream) == 0) {
+    if (i % 4 == 0) {
       (void)::send((*peers)[i / kReadersPerStream], chunk.data(), chunk.size(),
                    MSG_NOSIGNAL);
     }
@@ -72,7 +74,7 @@ Task<Outcome> AbortWhileDataArrives(std::vector<TcpStream>* streams,
   co_return out;
 }
 
-TEST(IoUringCancelStress, AbortTenThousandReadsWhileDataArrives) {
+TEST(IoUringCancelStress, AbortNineThousandReadsWhileDataArrives) {
   rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);
   rlim_t want = 2 * kTasks / kReadersPerStream + 256;

@@ -100,7 +100,8 @@ class KqueuePoller {
 
   // Submits the changelist and waits up to `timeout_ns` (-1: no limit) in
   // one kevent() call, then reports each fd: sink.Ready(fd, readable,
-  // writable) for readiness, sink.ArmFailed(fd, read, write, -errno) for
+  // writable, hung_up) for readiness (hung_up: EV_EOF on the read filter,
+  // or a socket error), sink.ArmFailed(fd, read, write, -errno) for
   // failed registrations. Callbacks may Arm and Disarm.
   template <PollerReportSink Sink>
   void Poll(int64_t timeout_ns, Sink&& sink) {
@@ -124,6 +125,7 @@ class KqueuePoller {
       bool is_error = (first.flags & EV_ERROR) != 0;
       bool read = false;
       bool write = false;
+      bool eof = false;
       int32_t error = 0;
       size_t j = i;
       for (; j < batch_end_ && events_[j].ident == first.ident &&
@@ -138,6 +140,9 @@ class KqueuePoller {
           error = SocketError(events_[j]);
         }
         (bit == kRead ? read : write) = true;
+        // EV_EOF on the write filter says only that the peer stopped
+        // reading: our reads may still block.
+        eof |= bit == kRead && (events_[j].flags & EV_EOF) != 0;
       }
       batch_next_ = j;
       if (is_error) {
@@ -153,7 +158,7 @@ class KqueuePoller {
         }
         // Also after a socket error: the retry keeps the reactor's idea of
         // the fd's directions in step with what is registered.
-        sink.Ready(fd, read, write);
+        sink.Ready(fd, read, write, eof || error != 0);
       }
       i = j;
     }

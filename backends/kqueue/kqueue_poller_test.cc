@@ -45,7 +45,7 @@ struct Report {
 
 struct Recorder {
   std::map<int, Report>* reports;
-  void Ready(int fd, bool readable, bool writable) const {
+  void Ready(int fd, bool readable, bool writable, bool = false) const {
     Report& r = (*reports)[fd];
     r.readable |= readable;
     r.writable |= writable;
@@ -178,7 +178,7 @@ TEST(KqueuePollerTest, ReadyFdsBeyondTheEventSlotsAreReportedLater) {
   struct Consume {
     KqueuePoller* poller;
     std::map<int, Report>* all;
-    void Ready(int fd, bool readable, bool writable) const {
+    void Ready(int fd, bool readable, bool writable, bool) const {
       Recorder{all}.Ready(fd, readable, writable);
       if (readable) poller->Arm(fd, false, false);
     }
@@ -271,7 +271,7 @@ TEST(KqueuePollerTest, DisarmInsideACallbackDropsTheRestOfTheBatch) {
     KqueuePoller* poller;
     std::vector<int>* seen;
     int fds[2];
-    void Ready(int fd, bool, bool) const {
+    void Ready(int fd, bool, bool, bool) const {
       seen->push_back(fd);
       poller->Disarm(fd == fds[0] ? fds[1] : fds[0]);
     }

@@ -49,7 +49,7 @@ class PollPoller {
     for (const pollfd& p : ready_) {
       bool error = p.revents & (POLLERR | POLLHUP | POLLNVAL);
       sink.Ready(p.fd, error || (p.revents & (POLLIN | POLLPRI)),
-                 error || (p.revents & POLLOUT));
+                 error || (p.revents & POLLOUT), error);
     }
   }
 

@@ -34,14 +34,18 @@
 //   template <PollerReportSink Sink> void Poll(int64_t timeout_ns, Sink&&)
 //       Waits up to `timeout_ns` (-1: no limit, 0: do not block; never
 //       shorter) or until Wake(), then reports what it found, one call per
-//       fd: sink.Ready(fd, readable, writable), with an error or hang-up
-//       counting as both; and sink.ArmFailed(fd, read, write, -errno) for
-//       the directions whose registration failed, from pollers that apply
-//       registrations late (kqueue batches them into the kevent() call of
-//       the next Poll, so Arm returns 0 before the kernel has seen them).
-//       Pollers that register at once (epoll, poll) return the error from
-//       Arm and never call ArmFailed. The sink's calls may Arm and Disarm
-//       any fd, also one the poller has not reported yet in this turn.
+//       fd: sink.Ready(fd, readable, writable, hung_up), with an error or
+//       hang-up counting as both directions, and hung_up true when the peer
+//       closed its side or the fd failed (EPOLLRDHUP/EPOLLHUP/EPOLLERR,
+//       POLLHUP/POLLERR, EV_EOF): reads will not block again, and the
+//       reactor must not take a short read for an empty socket; and
+//       sink.ArmFailed(fd, read, write, -errno) for the directions whose
+//       registration failed, from pollers that apply registrations late (kqueue
+//       batches them into the kevent() call of the next Poll, so Arm returns 0
+//       before the kernel has seen them). Pollers that register at once (epoll,
+//       poll) return the error from Arm and never call ArmFailed. The sink's
+//       calls may Arm and Disarm any fd, also one the poller has not reported
+//       yet in this turn.
 //
 //   void Wake()
 //       Makes a blocked (or the next) Poll return promptly; thread-safe.
@@ -66,14 +70,14 @@ namespace polyio {
 template <class S>
 concept PollerReportSink = requires(const S& sink, int fd, bool read,
                                     bool write, int32_t error) {
-  { sink.Ready(fd, read, write) } -> std::same_as<void>;
+  { sink.Ready(fd, read, write, read) } -> std::same_as<void>;
   { sink.ArmFailed(fd, read, write, error) } -> std::same_as<void>;
 };
 
 // The least a sink can be: lets ReadinessPoller check Poll without a
 // reactor. Declared only; never called.
 struct ReportSinkArchetype {
-  void Ready(int fd, bool readable, bool writable) const;
+  void Ready(int fd, bool readable, bool writable, bool hung_up) const;
   void ArmFailed(int fd, bool read, bool write, int32_t error) const;
 };
 static_assert(PollerReportSink<ReportSinkArchetype>);

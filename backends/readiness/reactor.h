@@ -4,9 +4,25 @@
 // How it keeps the contract:
 // - Submit tries the syscall at once (TryOp). Only on EAGAIN is the
 //   operation parked on its fd's list for its direction, and the fd armed in
-//   the poller. Because every operation is tried before it parks, data that
-//   arrived while nobody was waiting is never lost: this is what makes
-//   edge-triggered pollers (epoll with EPOLLET) safe.
+//   the poller. Because every operation is tried unless the fd is known to
+//   have nothing for it, data that arrived while nobody was waiting is never
+//   lost: this is what makes edge-triggered pollers (epoll with EPOLLET)
+//   safe.
+// - Readiness is remembered per fd and direction, as mio and tokio do: an
+//   attempt that found nothing (EAGAIN), or a short transfer on a byte
+//   stream (Operation::byte_stream: fewer bytes than asked means the socket
+//   had no more, or no more room), marks the direction exhausted, and the
+//   next operation of that direction parks without a syscall that would
+//   fail. Only the poller's next report for that direction clears it. That
+//   report cannot be missed: data that arrives after the attempt saw the
+//   socket empty raises an edge (queued by the kernel until the next wait),
+//   and a level-triggered poller, armed when the operation parks, reports
+//   what is there. An echo server thus makes two syscalls per message (the
+//   read and the write), not three. One thing a short read does not show is
+//   a peer's FIN (or an error) that arrived with the data: its edge may have
+//   been reported before the read, and no other follows. So once the poller
+//   reports a hang-up, the fd's reads are never skipped again (read_closed,
+//   sticky until the fd is forgotten), as tokio keeps its read-closed bit.
 // - When the poller reports an fd ready, the parked operations of that
 //   direction are retried in FIFO order until one says EAGAIN again.
 // - Cancel and Forget move parked operations to a queue of finished ones,
@@ -54,10 +70,19 @@ class ReadinessReactor {
       return true;
     }
     op->backend_state = 0;
-    int32_t res = op->fd < 0 ? -EBADF : TryOp(op);
-    if (res != -EAGAIN) {
-      op->res = res;
+    if (op->fd < 0) {
+      op->res = -EBADF;
       return true;
+    }
+    FdState& fd = table_.At(op->fd);
+    if (!Exhausted(fd, *op)) {
+      int32_t res = TryOp(op);
+      if (res != -EAGAIN) {
+        Note(fd, *op, res);
+        op->res = res;
+        return true;
+      }
+      Note(fd, *op, res);
     }
     Park(op);
     return false;
@@ -109,15 +134,59 @@ class ReadinessReactor {
     bool registered = false;
     bool armed_read = false;
     bool armed_write = false;
+    // The last attempt in that direction found nothing (no room), and the
+    // poller has not reported it ready since (see the top of this file).
+    bool read_exhausted = false;
+    bool write_exhausted = false;
+    // The poller reported a hang-up or an error: reads end (EOF or the
+    // error) without blocking from now on, so a short one proves nothing.
+    bool read_closed = false;
   };
+
+  // The direction an operation's readiness state belongs to, for the kinds
+  // whose attempt can be skipped: data transfers and accept. (Connect must
+  // always make its call; poll-for-readiness asks the kernel anyway.)
+  static bool* ExhaustedFlag(FdState& fd, const Operation& op) {
+    switch (op.kind) {
+      case OpKind::kRead:
+      case OpKind::kRecv:
+      case OpKind::kRecvMsg:
+      case OpKind::kAccept:
+        return &fd.read_exhausted;
+      case OpKind::kWrite:
+      case OpKind::kSend:
+      case OpKind::kSendMsg:
+        return &fd.write_exhausted;
+      default:
+        return nullptr;
+    }
+  }
+
+  static bool Exhausted(FdState& fd, const Operation& op) {
+    bool* flag = ExhaustedFlag(fd, op);
+    return flag != nullptr && *flag;
+  }
+
+  // What one attempt says about the fd's readiness; true when it found the
+  // direction exhausted.
+  static bool Note(FdState& fd, const Operation& op, int32_t res) {
+    bool* flag = ExhaustedFlag(fd, op);
+    if (flag == nullptr) return res == -EAGAIN;
+    bool short_transfer = op.byte_stream && res > 0 &&
+                          static_cast<size_t>(res) < op.len &&
+                          !(flag == &fd.read_exhausted && fd.read_closed);
+    if (res != -EAGAIN && !short_transfer) return false;
+    *flag = true;
+    return true;
+  }
 
   // Where Poller::Poll reports ready fds and late registration failures
   // (a PollerReportSink): straight into this reactor.
   class ReportSink {
    public:
     explicit ReportSink(ReadinessReactor* reactor) : reactor_(reactor) {}
-    void Ready(int fd, bool readable, bool writable) const {
-      reactor_->OnReady(fd, readable, writable);
+    void Ready(int fd, bool readable, bool writable, bool hung_up) const {
+      reactor_->OnReady(fd, readable, writable, hung_up);
     }
     void ArmFailed(int fd, bool read, bool write, int32_t error) const {
       reactor_->OnArmFailed(fd, read, write, error);
@@ -178,12 +247,23 @@ class ReadinessReactor {
     }
   }
 
-  void OnReady(int fd, bool readable, bool writable) {
+  void OnReady(int fd, bool readable, bool writable, bool hung_up) {
     FdState* state = table_.Find(fd);
     if (state == nullptr) return;
-    if (readable) Retry(state->readers);
-    if (writable) Retry(state->writers);
-    if (readable || writable) RetryAll(state->either);
+    state->read_closed |= hung_up;
+    // An edge-triggered poller reports both directions on every edge: most
+    // reports find no waiter in one of them.
+    if (readable) {
+      state->read_exhausted = false;
+      if (!state->readers.empty()) Retry(*state, state->readers);
+    }
+    if (writable) {
+      state->write_exhausted = false;
+      if (!state->writers.empty()) Retry(*state, state->writers);
+    }
+    if ((readable || writable) && !state->either.empty()) {
+      RetryAll(state->either);
+    }
     UpdateInterest(fd, *state);
   }
 
@@ -212,13 +292,16 @@ class ReadinessReactor {
     if (state->registered) UpdateInterest(fd, *state);
   }
 
-  // Retries parked operations in order until one would block again.
-  void Retry(OpList& list) {
+  // Retries parked operations in order until one would block again, or one
+  // found the direction exhausted (the next would block).
+  void Retry(FdState& fd, OpList& list) {
     while (Operation* op = list.front()) {
       int32_t res = TryOp(op);
+      bool exhausted = Note(fd, *op, res);
       if (res == -EAGAIN) return;
       list.Unlink(op);
       Deliver(op, res);
+      if (exhausted) return;
     }
   }
 

@@ -33,7 +33,8 @@ struct FakeState {
     int fd;
     bool read;
     bool write;
-    int32_t error;  // 0: Ready(fd, read, write); else ArmFailed(..., error)
+    int32_t error;  // 0: Ready(fd, read, write, hung_up); else ArmFailed
+    bool hung_up = false;
   };
   std::vector<std::string> calls;
   int arm_result = 0;
@@ -66,7 +67,7 @@ class FakePoller {
     state_->next_poll.clear();
     for (const FakeState::Report& r : reports) {
       if (r.error == 0) {
-        sink.Ready(r.fd, r.read, r.write);
+        sink.Ready(r.fd, r.read, r.write, r.hung_up);
       } else {
         sink.ArmFailed(r.fd, r.read, r.write, r.error);
       }
@@ -201,6 +202,36 @@ TEST_F(LevelReactorTest, ReadyReportRetriesTheParkedOperation) {
   state_->next_poll = {{a_, true, false, 0}};
   EXPECT_EQ(reactor_.Wait(0), 1);
   EXPECT_EQ(read_.res, 2);
+}
+
+// A short read of a byte stream shows the socket empty: the next read
+// parks without asking the kernel, until the poller reports the fd again.
+TEST_F(EdgeReactorTest, ShortReadSkipsTheNextAttemptUntilReported) {
+  read_.byte_stream = true;
+  ASSERT_EQ(::write(b_, "hi", 2), 2);
+  ASSERT_TRUE(reactor_.Submit(&read_));
+  EXPECT_EQ(read_.res, 2);
+  ASSERT_EQ(::write(b_, "there", 5), 5);  // its edge is the next report
+  EXPECT_FALSE(reactor_.Submit(&read_));
+  state_->next_poll = {{a_, true, false, 0}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, 5);
+}
+
+// A peer's FIN that came with the last data raised its edge before the
+// short read that took the data: after a hang-up report, reads are always
+// tried, so the next one sees EOF instead of parking for an edge that has
+// been and gone.
+TEST_F(EdgeReactorTest, ShortReadAfterAHangUpDoesNotHideTheEof) {
+  read_.byte_stream = true;
+  ASSERT_FALSE(reactor_.Submit(&read_));  // armed, parked
+  ASSERT_EQ(::write(b_, "hi", 2), 2);
+  ASSERT_EQ(::shutdown(b_, SHUT_WR), 0);
+  state_->next_poll = {{a_, true, false, 0, /*hung_up=*/true}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, 2);  // short: 2 of 8 bytes
+  ASSERT_TRUE(reactor_.Submit(&read_)) << "parked behind a consumed edge";
+  EXPECT_EQ(read_.res, 0);
 }
 
 }  // namespace

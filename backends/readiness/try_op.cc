@@ -10,12 +10,6 @@
 namespace polyio {
 namespace {
 
-#if defined(MSG_NOSIGNAL)
-constexpr int kNoSignal = MSG_NOSIGNAL;
-#else
-constexpr int kNoSignal = 0;  // macOS: sockets carry SO_NOSIGPIPE instead.
-#endif
-
 // Runs `call` until it stops failing with EINTR; returns its result or -errno.
 template <class Call>
 int32_t Retrying(Call call) {
@@ -77,19 +71,13 @@ int32_t PollNow(Operation* op) {
 
 }  // namespace
 
-int32_t TryOp(Operation* op) {
+int32_t TryOtherOp(Operation* op) {
   switch (op->kind) {
     case OpKind::kRead:
-      return Retrying([op] { return ::read(op->fd, op->buf, op->len); });
     case OpKind::kWrite:
-      return Retrying([op] { return ::write(op->fd, op->buf, op->len); });
     case OpKind::kRecv:
-      return Retrying(
-          [op] { return ::recv(op->fd, op->buf, op->len, op->flags); });
     case OpKind::kSend:
-      return Retrying([op] {
-        return ::send(op->fd, op->buf, op->len, op->flags | kNoSignal);
-      });
+      return TryTransfer(op);
     case OpKind::kRecvMsg:
       return Retrying([op] { return ::recvmsg(op->fd, op->msg, op->flags); });
     case OpKind::kSendMsg:

@@ -10,11 +10,21 @@
 #ifndef POLYIO_BACKENDS_READINESS_TRY_OP_H_
 #define POLYIO_BACKENDS_READINESS_TRY_OP_H_
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdint>
 
 #include "backends/operation.h"
+#include "platform/raw_syscall.h"
 
 namespace polyio {
+
+#if defined(MSG_NOSIGNAL)
+inline constexpr int kNoSignal = MSG_NOSIGNAL;
+#else
+inline constexpr int kNoSignal = 0;  // macOS: sockets carry SO_NOSIGPIPE.
+#endif
 
 // Which readiness an operation waits for when TryOp says -EAGAIN.
 enum class WaitsFor : uint8_t { kRead, kWrite, kEither };
@@ -37,7 +47,45 @@ inline WaitsFor DirectionOf(const Operation& op) {
   }
 }
 
-int32_t TryOp(Operation* op);
+// The data transfers, inline and through raw system calls
+// (platform/raw_syscall.h): every message of every stream passes here.
+inline int32_t TryTransfer(Operation* op) {
+  for (;;) {
+    long r;
+    switch (op->kind) {
+      case OpKind::kRecv:
+        r = sys::Recv(op->fd, op->buf, op->len, op->flags);
+        break;
+      case OpKind::kSend:
+        r = sys::Send(op->fd, op->buf, op->len, op->flags | kNoSignal);
+        break;
+      case OpKind::kRead:
+        r = sys::Read(op->fd, op->buf, op->len);
+        break;
+      default:  // kWrite
+        r = sys::Write(op->fd, op->buf, op->len);
+        break;
+    }
+    if (r == -EINTR) continue;
+    if (r == -EWOULDBLOCK) return -EAGAIN;
+    return static_cast<int32_t>(r);
+  }
+}
+
+// Every other kind (try_op.cc).
+int32_t TryOtherOp(Operation* op);
+
+inline int32_t TryOp(Operation* op) {
+  switch (op->kind) {
+    case OpKind::kRecv:
+    case OpKind::kSend:
+    case OpKind::kRead:
+    case OpKind::kWrite:
+      return TryTransfer(op);
+    default:
+      return TryOtherOp(op);
+  }
+}
 
 // backend_state bit TryOp sets once a connect() is under way, so that the
 // next attempt asks for the outcome instead of connecting again.

@@ -7,7 +7,6 @@
 
 namespace polyio {
 namespace {
-thread_local Driver* current_driver = nullptr;
 
 void WakeBackend(void* backend) { static_cast<Backend*>(backend)->Wake(); }
 
@@ -61,13 +60,11 @@ void Driver::DrainOperations() {
   }
 }
 
-Driver* Driver::Current() { return current_driver; }
-
 Driver::Enter::Enter(Driver* driver)
     : driver_(driver),
-      previous_(current_driver),
+      previous_(current_),
       scheduler_scope_(&driver->local_scheduler()) {
-  current_driver = driver;
+  current_ = driver;
   std::thread::id none;
   owns_ = driver->owner_.compare_exchange_strong(
       none, std::this_thread::get_id(), std::memory_order_acq_rel);
@@ -78,7 +75,7 @@ Driver::Enter::~Enter() {
     driver_->ServeRequests();
     driver_->owner_.store(std::thread::id(), std::memory_order_release);
   }
-  current_driver = previous_;
+  current_ = previous_;
 }
 
 bool Driver::OwnedByCallingThread() const {

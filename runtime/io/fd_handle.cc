@@ -10,6 +10,13 @@
 
 namespace polyio {
 
+FdHandle::FdHandle(UniqueFd fd, Driver* home, const char* owner)
+    : fd_(fd.Release()), home_(home), owner_(owner) {
+  // The slots' operations read the fd number from fd_ when submitted.
+  read_.io.set_fd_source(&fd_);
+  write_.io.set_fd_source(&fd_);
+}
+
 FdHandle::~FdHandle() {
   // The owner closes before its last future goes, but a handle whose owner
   // was never told (a moved-from stream's) must not leak the fd.

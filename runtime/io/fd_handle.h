@@ -21,6 +21,15 @@
 // what makes Read and Accept cancel-safe on every backend
 // (docs/cancellation.md).
 //
+// Operation slots. The owner's contract allows one read and one write
+// pending at once, so each direction's Operation (and the IoFuture around
+// it) lives here, built once, and every future of that direction borrows
+// it: a Read future is a few words, and making one initializes no
+// Operation (tools/bench --instr: most of the cost of a future per message
+// was setting up a fresh one). A second read while one is pending finds
+// the slot taken and fails with FailedPrecondition instead of corrupting
+// the first.
+//
 // Lifetime: reference-counted (RefPtr). Close() ends the fd; the last
 // reference frees the handle (closing any connection still kept).
 //
@@ -43,6 +52,7 @@
 #include "platform/unique_fd.h"
 #include "runtime/driver/driver.h"
 #include "runtime/io/home_driver.h"
+#include "runtime/io/io_future.h"
 
 namespace polyio {
 
@@ -86,10 +96,31 @@ class FdHandle {
 
   const char* owner() const { return owner_; }
 
+  enum class Direction : uint8_t { kRead, kWrite };
+  // The direction's IoFuture, bound to this fd and its home driver, or null
+  // while another future holds it. The caller fills in the buffer and polls
+  // it, then gives it back with ReleaseSlot once it has the result (or has
+  // abandoned the operation: IoFuture::Abandon). Thread-compatible, like
+  // the reads and writes of one stream.
+  IoFuture* ClaimSlot(Direction d) {
+    Slot& slot = slot_of(d);
+    if (slot.busy) return nullptr;
+    slot.busy = true;
+    if (slot.io.driver() == nullptr) slot.io.set_driver(home());
+    slot.io.Reset();
+    return &slot.io;
+  }
+  void ReleaseSlot(Direction d) { slot_of(d).busy = false; }
+
  private:
-  FdHandle(UniqueFd fd, Driver* home, const char* owner)
-      : fd_(fd.Release()), home_(home), owner_(owner) {}
+  struct Slot {
+    IoFuture io;
+    bool busy = false;
+  };
+
+  FdHandle(UniqueFd fd, Driver* home, const char* owner);
   ~FdHandle();
+  Slot& slot_of(Direction d) { return d == Direction::kRead ? read_ : write_; }
 
   std::atomic<int> fd_;
   std::atomic<uint32_t> refs_{1};
@@ -98,6 +129,8 @@ class FdHandle {
   std::string kept_;
   size_t kept_begin_ = 0;  // kept_[kept_begin_..] is still to be read
   std::vector<UniqueFd> kept_fds_;
+  Slot read_;
+  Slot write_;
 };
 
 }  // namespace polyio

@@ -54,14 +54,7 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
   return kPending;
 }
 
-Poll<int32_t> IoFuture::Submit(Context& cx) {
-  if (cx.cancelled()) return -ECANCELED;
-  if (!cx.ConsumeBudget()) {
-    cx.waker().WakeByRef();
-    return kPending;
-  }
-  Driver* current = Driver::Current();
-  if (driver_ == nullptr) driver_ = current;
+Poll<int32_t> IoFuture::SubmitElsewhere(Context& cx) {
   if (driver_ == nullptr) {
     std::fprintf(stderr,
                  "polyio: an I/O future was polled on a thread that runs no "
@@ -70,15 +63,6 @@ Poll<int32_t> IoFuture::Submit(Context& cx) {
   }
   submitted_ = true;
   cancel_requested_ = false;
-  if (driver_ == current) {
-    // The common path: completions are delivered on this thread only, so
-    // nothing races with the stores below.
-    TakeFd();
-    if (driver_->backend().Submit(&op_)) return op_.res;
-    in_flight_.store(true, std::memory_order_relaxed);
-    waker_.Register(cx.waker());
-    return kPending;
-  }
   in_flight_.store(true, std::memory_order_relaxed);
   waker_.Register(cx.waker());
   driver_->Dispatch(&remote_submit_);

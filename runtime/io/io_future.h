@@ -92,7 +92,28 @@ class IoFuture {
  private:
   static void OnComplete(Operation* op);
   static void SubmitOnDriverThread(Runnable* r);
-  polyio::Poll<int32_t> Submit(Context& cx);
+  // Inline: the first poll of every operation, on the thread of its driver
+  // in the common case (completions are then delivered on this thread, so
+  // nothing races with the stores below).
+  polyio::Poll<int32_t> Submit(Context& cx) {
+    if (cx.cancelled()) return -ECANCELED;
+    if (!cx.ConsumeBudget()) {
+      cx.waker().WakeByRef();
+      return kPending;
+    }
+    Driver* current = Driver::Current();
+    if (driver_ == nullptr) driver_ = current;
+    if (driver_ != current || current == nullptr) return SubmitElsewhere(cx);
+    submitted_ = true;
+    cancel_requested_ = false;
+    TakeFd();
+    if (driver_->backend().Submit(&op_)) return op_.res;
+    in_flight_.store(true, std::memory_order_relaxed);
+    waker_.Register(cx.waker());
+    return kPending;
+  }
+  // Through another driver's mailbox, or no driver at all (a misuse).
+  polyio::Poll<int32_t> SubmitElsewhere(Context& cx);
   polyio::Poll<int32_t> PollInFlight(Context& cx);
   void CancelAndWait();
   // Driver thread, just before Submit.

@@ -251,6 +251,24 @@ void MultiThreadScheduler::RemoveLiveTask(internal::TaskHeader* task) {
   live_.Unlink(task);
 }
 
+void MultiThreadScheduler::AbortAll() {
+  // Referenced under the lock, aborted outside it: an abort wakes the task,
+  // which takes the queues' locks.
+  std::vector<internal::TaskHeader*> tasks;
+  {
+    MutexLock lock(&live_mu_);
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      t->Ref();
+      tasks.push_back(t);
+    }
+  }
+  for (internal::TaskHeader* t : tasks) {
+    t->Abort();
+    t->Unref();
+  }
+}
+
 void MultiThreadScheduler::DiscardQueued() {
   RunQueue doomed;
   {

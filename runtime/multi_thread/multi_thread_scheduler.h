@@ -75,6 +75,10 @@ class MultiThreadScheduler final : public TaskScheduler {
   void AddLiveTask(internal::TaskHeader* task) override;
   void RemoveLiveTask(internal::TaskHeader* task) override;
 
+  // Aborts every task of the pool that has been polled and not finished
+  // (Runtime::Shutdown). Any thread.
+  void AbortAll() ABSL_LOCKS_EXCLUDED(live_mu_);
+
   int worker_count() const { return static_cast<int>(workers_.size()); }
   // Worker i's driver (EventLoop::Post to it reaches that worker).
   Driver& driver(int i) { return *workers_[i]->driver; }

@@ -30,14 +30,22 @@ absl::Status OperationError(const FdHandle& handle, int32_t res, const char* op,
   return ResultError(res, op, fd);
 }
 
+absl::Status Busy(const char* op) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      op, ": another ", op,
+      " is pending on this stream (one read and one write at a time)"));
+}
+
 }  // namespace
 
 absl::StatusOr<size_t> ReadFuture::Closed() const {
   return polyio::Closed("read");
 }
 
+absl::StatusOr<size_t> ReadFuture::Busy() const { return polyio::Busy("read"); }
+
 absl::StatusOr<size_t> ReadFuture::Error(int32_t res) const {
-  return OperationError(*handle_, res, "read", io_.op().fd);
+  return OperationError(*handle_, res, "read", handle_->fd());
 }
 
 absl::StatusOr<size_t> ReadFuture::KeepCancelled(int32_t n) {
@@ -49,6 +57,7 @@ absl::StatusOr<size_t> ReadFuture::KeepCancelled(int32_t n) {
 
 void ReadFuture::KeepUnseen(int32_t res) {
   if (res > 0) handle_->KeepBytes(buf_.first(static_cast<size_t>(res)));
+  Release();
 }
 
 Poll<absl::StatusOr<size_t>> ReadFuture::FromKept(Context& cx) {
@@ -58,7 +67,6 @@ Poll<absl::StatusOr<size_t>> ReadFuture::FromKept(Context& cx) {
     cx.waker().WakeByRef();
     return kPending;
   }
-  state_ = State::kDone;
   return Result(handle_->TakeKeptBytes(buf_));
 }
 
@@ -66,34 +74,64 @@ absl::StatusOr<size_t> WriteFuture::Closed() const {
   return polyio::Closed("write");
 }
 
+absl::StatusOr<size_t> WriteFuture::Busy() const {
+  return polyio::Busy("write");
+}
+
 absl::StatusOr<size_t> WriteFuture::Error(int32_t res) const {
-  return OperationError(*handle_, res, "write", io_.op().fd);
+  return OperationError(*handle_, res, "write", handle_->fd());
+}
+
+WriteFuture::~WriteFuture() {
+  if (io_ == nullptr) return;
+  io_->Abandon();  // what it wrote is written; nobody is told
+  handle_->ReleaseSlot(FdHandle::Direction::kWrite);
+}
+
+WriteAllFuture::~WriteAllFuture() {
+  if (io_ == nullptr) return;
+  io_->Abandon();
+  handle_->ReleaseSlot(FdHandle::Direction::kWrite);
 }
 
 Poll<absl::Status> WriteAllFuture::Poll(Context& cx) {
-  Operation& op = io_.op();
   while (written_ < buf_.size()) {
     absl::Status error;
     if (!handle_ || handle_->closed()) {
       error = Closed("write");
     } else {
-      polyio::Poll<int32_t> res = io_.PollResult(cx);
+      if (io_ == nullptr) {
+        io_ = handle_->ClaimSlot(FdHandle::Direction::kWrite);
+        if (io_ == nullptr) return Busy("write");
+        io_->op().kind = OpKind::kSend;
+        io_->op().byte_stream = true;
+      }
+      Operation& op = io_->op();
+      op.buf = const_cast<char*>(buf_.data()) + written_;
+      op.len = buf_.size() - written_;
+      polyio::Poll<int32_t> res = io_->PollResult(cx);
       if (res.pending()) return kPending;
+      // The same slot again for the rest (a short write).
+      io_->Reset();
       if (res.value() >= 0) {
         written_ += static_cast<size_t>(res.value());
-        // The same operation again for the rest (a short write).
-        io_.Reset();
-        op.buf = const_cast<char*>(buf_.data()) + written_;
-        op.len = buf_.size() - written_;
         continue;
       }
-      error = OperationError(*handle_, res.value(), "write", op.fd);
+      error = OperationError(*handle_, res.value(), "write", handle_->fd());
     }
+    Release();
     return absl::Status(error.code(),
                         absl::StrCat(error.message(), " (wrote ", written_,
                                      " of ", buf_.size(), " bytes)"));
   }
+  Release();
   return absl::OkStatus();
+}
+
+void WriteAllFuture::Release() {
+  if (io_ == nullptr) return;
+  io_ = nullptr;
+  handle_->ReleaseSlot(FdHandle::Direction::kWrite);
 }
 
 Poll<absl::StatusOr<TcpStream>> ConnectFuture::Poll(Context& cx) {

@@ -63,38 +63,38 @@ namespace polyio {
 class TcpStream;
 
 // Future of Read: the bytes read, 0 at end of stream. Cancel-safe (above).
-// Inline: it is the hot path of every stream.
+// Inline: it is the hot path of every stream. A few words: the Operation it
+// runs is the stream's read slot (io/fd_handle.h), claimed at the first
+// poll and given back with the result.
 class ReadFuture {
  public:
   ReadFuture(RefPtr<FdHandle> handle, absl::Span<char> buf)
-      : handle_(std::move(handle)), buf_(buf) {
-    if (!handle_) return;
-    io_.set_driver(handle_->home());
-    io_.set_fd_source(handle_->fd_source());
-    Operation& op = io_.op();
-    op.kind = OpKind::kRecv;
-    op.buf = buf.data();
-    op.len = buf.size();
-  }
+      : handle_(std::move(handle)), buf_(buf) {}
   ReadFuture(ReadFuture&&) = default;  // only before the first poll
   // A read that completed unseen (the future was dropped) keeps its bytes
   // in the stream.
   ~ReadFuture() {
-    if (state_ == State::kSubmitted) KeepUnseen(io_.Abandon());
+    if (io_ != nullptr) KeepUnseen(io_->Abandon());
   }
 
   polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx) {
-    if (state_ == State::kIdle) {
+    if (io_ == nullptr) {
       if (!handle_ || handle_->closed()) return Closed();
       // An empty read is done before it starts, as tokio's is: asking the
       // kernel would wait for data that the caller has no room for.
       if (buf_.empty()) return absl::StatusOr<size_t>(0);
       if (handle_->has_kept_bytes()) return FromKept(cx);
-      state_ = State::kSubmitted;
+      io_ = handle_->ClaimSlot(FdHandle::Direction::kRead);
+      if (io_ == nullptr) return Busy();
+      Operation& op = io_->op();
+      op.kind = OpKind::kRecv;
+      op.byte_stream = true;
+      op.buf = buf_.data();
+      op.len = buf_.size();
     }
-    polyio::Poll<int32_t> res = io_.PollResult(cx);
+    polyio::Poll<int32_t> res = io_->PollResult(cx);
     if (res.pending()) return kPending;
-    state_ = State::kDone;
+    Release();
     const int32_t n = res.value();
     if (n > 0 && cx.cancelled()) return KeepCancelled(n);
     if (n < 0) return Error(n);
@@ -102,9 +102,12 @@ class ReadFuture {
   }
 
  private:
-  enum class State : uint8_t { kIdle, kSubmitted, kDone };
-
+  void Release() {
+    io_ = nullptr;
+    handle_->ReleaseSlot(FdHandle::Direction::kRead);
+  }
   absl::StatusOr<size_t> Closed() const;
+  absl::StatusOr<size_t> Busy() const;
   absl::StatusOr<size_t> Error(int32_t res) const;
   // The bytes a cancelled read received go to the stream.
   absl::StatusOr<size_t> KeepCancelled(int32_t n);
@@ -113,43 +116,45 @@ class ReadFuture {
 
   RefPtr<FdHandle> handle_;
   absl::Span<char> buf_;
-  State state_ = State::kIdle;
-  IoFuture io_;
+  IoFuture* io_ = nullptr;  // the claimed read slot, from submission to result
 };
 
 // Future of Write: the bytes written (possibly fewer than asked).
 class WriteFuture {
  public:
   WriteFuture(RefPtr<FdHandle> handle, absl::Span<const char> buf)
-      : handle_(std::move(handle)) {
-    if (!handle_) return;
-    io_.set_driver(handle_->home());
-    io_.set_fd_source(handle_->fd_source());
-    Operation& op = io_.op();
-    op.kind = OpKind::kSend;
-    op.buf = const_cast<char*>(buf.data());
-    op.len = buf.size();
-  }
+      : handle_(std::move(handle)), buf_(buf) {}
+  WriteFuture(WriteFuture&&) = default;  // only before the first poll
+  ~WriteFuture();
 
   polyio::Poll<absl::StatusOr<size_t>> Poll(Context& cx) {
-    if (!started_) {
+    if (io_ == nullptr) {
       if (!handle_ || handle_->closed()) return Closed();
-      if (io_.op().len == 0) return absl::StatusOr<size_t>(0);
-      started_ = true;
+      if (buf_.empty()) return absl::StatusOr<size_t>(0);
+      io_ = handle_->ClaimSlot(FdHandle::Direction::kWrite);
+      if (io_ == nullptr) return Busy();
+      Operation& op = io_->op();
+      op.kind = OpKind::kSend;
+      op.byte_stream = true;
+      op.buf = const_cast<char*>(buf_.data());
+      op.len = buf_.size();
     }
-    polyio::Poll<int32_t> res = io_.PollResult(cx);
+    polyio::Poll<int32_t> res = io_->PollResult(cx);
     if (res.pending()) return kPending;
+    io_ = nullptr;
+    handle_->ReleaseSlot(FdHandle::Direction::kWrite);
     if (res.value() < 0) return Error(res.value());
     return absl::StatusOr<size_t>(static_cast<size_t>(res.value()));
   }
 
  private:
   absl::StatusOr<size_t> Closed() const;
+  absl::StatusOr<size_t> Busy() const;
   absl::StatusOr<size_t> Error(int32_t res) const;
 
   RefPtr<FdHandle> handle_;
-  bool started_ = false;
-  IoFuture io_;
+  absl::Span<const char> buf_;
+  IoFuture* io_ = nullptr;  // the claimed write slot
 };
 
 // Future of WriteAll: writes until the whole buffer is gone, or a write
@@ -159,22 +164,18 @@ class WriteFuture {
 class WriteAllFuture {
  public:
   WriteAllFuture(RefPtr<FdHandle> handle, absl::Span<const char> buf)
-      : handle_(std::move(handle)), buf_(buf) {
-    if (!handle_) return;
-    io_.set_driver(handle_->home());
-    io_.set_fd_source(handle_->fd_source());
-    Operation& op = io_.op();
-    op.kind = OpKind::kSend;
-    op.buf = const_cast<char*>(buf.data());
-    op.len = buf.size();
-  }
+      : handle_(std::move(handle)), buf_(buf) {}
+  WriteAllFuture(WriteAllFuture&&) = default;  // only before the first poll
+  ~WriteAllFuture();
   polyio::Poll<absl::Status> Poll(Context& cx);
 
  private:
+  void Release();
+
   RefPtr<FdHandle> handle_;
   absl::Span<const char> buf_;
   size_t written_ = 0;
-  IoFuture io_;
+  IoFuture* io_ = nullptr;  // the claimed write slot
 };
 
 // Future of a connected stream.

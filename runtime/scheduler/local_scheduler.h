@@ -83,6 +83,13 @@ class LocalScheduler final : public TaskScheduler {
   }
   // Owner thread: a task polled and not complete, or null.
   internal::TaskHeader* AnyLiveTask() const { return live_.front(); }
+  // Owner thread: aborts every task that has been polled and not finished.
+  void AbortAll() {
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      t->Abort();
+    }
+  }
 
   // Owner thread. Runs up to `max_runs` ready runnables; returns how many.
   int RunReady(int max_runs);

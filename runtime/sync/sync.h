@@ -11,14 +11,15 @@
 #ifndef POLYIO_RUNTIME_SYNC_SYNC_H_
 #define POLYIO_RUNTIME_SYNC_SYNC_H_
 
-#include "runtime/sync/barrier.h"    // IWYU pragma: export
-#include "runtime/sync/broadcast.h"  // IWYU pragma: export
-#include "runtime/sync/event.h"      // IWYU pragma: export
-#include "runtime/sync/mpsc.h"       // IWYU pragma: export
-#include "runtime/sync/mutex.h"      // IWYU pragma: export
-#include "runtime/sync/notify.h"     // IWYU pragma: export
-#include "runtime/sync/oneshot.h"    // IWYU pragma: export
-#include "runtime/sync/semaphore.h"  // IWYU pragma: export
-#include "runtime/sync/watch.h"      // IWYU pragma: export
+#include "runtime/sync/barrier.h"             // IWYU pragma: export
+#include "runtime/sync/broadcast.h"           // IWYU pragma: export
+#include "runtime/sync/cancellation_token.h"  // IWYU pragma: export
+#include "runtime/sync/event.h"               // IWYU pragma: export
+#include "runtime/sync/mpsc.h"                // IWYU pragma: export
+#include "runtime/sync/mutex.h"               // IWYU pragma: export
+#include "runtime/sync/notify.h"              // IWYU pragma: export
+#include "runtime/sync/oneshot.h"             // IWYU pragma: export
+#include "runtime/sync/semaphore.h"           // IWYU pragma: export
+#include "runtime/sync/watch.h"               // IWYU pragma: export
 
 #endif  // POLYIO_RUNTIME_SYNC_SYNC_H_

@@ -69,6 +69,11 @@ TaskHeader::TaskHeader(const VTable* vtable, TaskScheduler* scheduler,
 TaskHeader::~TaskHeader() { scheduler_->Unref(); }
 
 void TaskHeader::Schedule() {
+  scheduler_->TaskStarted();
+  if (scheduler_->refusing_spawns()) {  // the runtime is shutting down
+    Abandon();
+    return;
+  }
   state_.fetch_or(kScheduled, std::memory_order_acq_rel);
   Ref();
   scheduler_->Schedule(this, TaskScheduler::Reason::kSpawn);
@@ -114,6 +119,9 @@ void TaskHeader::Run() {
   if (!registered_) {
     registered_ = true;
     scheduler_->AddLiveTask(this);
+    if (scheduler_->cancelling_new()) {
+      cancelled_.store(true, std::memory_order_release);
+    }
   }
   // The queue's reference becomes this poll's waker reference.
   Waker waker(this, &kWakerVTable);
@@ -147,6 +155,7 @@ void TaskHeader::Complete() {
     scheduler_->RemoveLiveTask(this);
     registered_ = false;
   }
+  scheduler_->TaskEnded();
   // After kComplete is set: a joiner that registers from now on sees it.
   join_waker_.Wake();
   Unref();  // the live reference

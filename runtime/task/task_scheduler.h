@@ -51,12 +51,35 @@ class TaskScheduler {
   virtual void AddLiveTask(internal::TaskHeader* task) = 0;
   virtual void RemoveLiveTask(internal::TaskHeader* task) = 0;
 
+  // Graceful shutdown (Runtime::Shutdown). Thread-safe.
+  // Tasks spawned here that have not finished (counted by TaskHeader).
+  int64_t unfinished() const {
+    return unfinished_.load(std::memory_order_acquire);
+  }
+  // From now on a spawn is refused: the task never runs and its JoinHandle
+  // reports CancelledError.
+  void RefuseSpawns() { refusing_.store(true, std::memory_order_release); }
+  bool refusing_spawns() const {
+    return refusing_.load(std::memory_order_acquire);
+  }
+  // From now on a task polled for the first time starts cancelled (Abort
+  // reaches only tasks that were polled: they are in the live list).
+  void CancelNewlyRun() { cancel_new_.store(true, std::memory_order_release); }
+  bool cancelling_new() const {
+    return cancel_new_.load(std::memory_order_acquire);
+  }
+  void TaskStarted() { unfinished_.fetch_add(1, std::memory_order_relaxed); }
+  void TaskEnded() { unfinished_.fetch_sub(1, std::memory_order_acq_rel); }
+
  protected:
   TaskScheduler() = default;
   virtual ~TaskScheduler() = default;
 
  private:
   std::atomic<uint32_t> refs_{1};
+  std::atomic<int64_t> unfinished_{0};
+  std::atomic<bool> refusing_{false};
+  std::atomic<bool> cancel_new_{false};
 };
 
 }  // namespace polyio

@@ -76,6 +76,7 @@ void TimerWheel::Link(TimerEntry* e) {
 
 void TimerWheel::Insert(TimerEntry* entry, Instant deadline) {
   entry->deadline = deadline;
+  entry->seq = inserted_++;
   entry->when = CeilTicks(deadline);
   Link(entry);
   ++count_;
@@ -126,7 +127,10 @@ void TimerWheel::SortFiringByDeadline() {
   while (TimerEntry* e = firing_.PopFront()) scratch_.push_back(e);
   std::stable_sort(scratch_.begin(), scratch_.end(),
                    [](const TimerEntry* a, const TimerEntry* b) {
-                     return a->deadline < b->deadline;
+                     if (a->deadline != b->deadline) {
+                       return a->deadline < b->deadline;
+                     }
+                     return a->seq < b->seq;
                    });
   for (TimerEntry* e : scratch_) firing_.PushBack(e);
 }

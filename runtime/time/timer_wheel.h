@@ -40,6 +40,7 @@ struct TimerEntry {
   // Wheel-private.
   uint64_t when = 0;  // deadline in ticks since the wheel's start, rounded up
   Instant deadline;   // exact, to fire entries of one tick in deadline order
+  uint64_t seq = 0;   // insertion order, to break ties between deadlines
   ListLink<TimerEntry> link;
   int16_t level = -1;  // -1: not in the wheel
   uint8_t slot = 0;
@@ -98,6 +99,10 @@ class TimerWheel {
   const Duration tick_;
   uint64_t elapsed_ = 0;  // ticks processed
   size_t count_ = 0;
+  // Ties between equal deadlines go by insertion, not by list position:
+  // two entries inserted at different wheel times can take different
+  // cascade paths and meet in one slot in either order (found by fuzzing).
+  uint64_t inserted_ = 0;
   uint64_t occupied_[kLevels] = {};
   List slots_[kLevels][kSlots];
   List expired_;

@@ -72,6 +72,58 @@ TEST_F(ConformanceTest, PeerCloseReadsAsZeroBytes) {
   EXPECT_EQ(*n, 0u);
 }
 
+// The peer's last bytes and its FIN arrive together while a read is parked.
+// The read that takes the bytes is short; the next must see EOF, not wait
+// for readiness the kernel has already reported (an edge-triggered poller
+// reports the FIN only once).
+Task<absl::Status> ReadDataThenEofOnce(TcpListener* listener) {
+  absl::StatusOr<TcpStream> writer =
+      co_await TcpStream::Connect(*listener->LocalAddress());
+  if (!writer.ok()) co_return writer.status();
+  absl::StatusOr<TcpStream> reader = co_await listener->Accept();
+  if (!reader.ok()) co_return reader.status();
+  JoinHandle<absl::Status> finish = Spawn([](int fd) -> Task<absl::Status> {
+    co_await Sleep(milliseconds(1));  // the read is parked by now
+    if (::send(fd, "last bytes", 10, MSG_NOSIGNAL) != 10 ||
+        ::shutdown(fd, SHUT_WR) != 0) {
+      co_return absl::ErrnoToStatus(errno, "send+shutdown");
+    }
+    co_return absl::OkStatus();
+  }(writer->fd()));
+  std::string got;
+  char buf[64];
+  absl::Status result;
+  for (;;) {
+    absl::StatusOr<size_t> n =
+        co_await Timeout(milliseconds(2000), reader->Read(absl::MakeSpan(buf)));
+    if (!n.ok()) {
+      result = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  absl::Status sent = co_await finish;
+  if (!sent.ok()) co_return sent;
+  if (!result.ok()) co_return result;
+  EXPECT_EQ(got, "last bytes");
+  co_return absl::OkStatus();
+}
+
+TEST_F(ConformanceTest, LastBytesWithTheFinReadAsBytesThenEof) {
+  absl::Status s = rt().BlockOn([]() -> Task<absl::Status> {
+    absl::StatusOr<TcpListener> listener =
+        TcpListener::Bind(SocketAddress::Loopback4(0));
+    if (!listener.ok()) co_return listener.status();
+    for (int round = 0; round < 20; ++round) {
+      absl::Status s = co_await ReadDataThenEofOnce(&*listener);
+      if (!s.ok()) co_return s;
+    }
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 Task<absl::Status> WriteToResetPeer() {
   absl::StatusOr<TcpListener> listener =
       TcpListener::Bind(SocketAddress::Loopback4(0));

@@ -16,7 +16,11 @@ readiness servers, raw_io_uring for the completion ones) and to the best
 peer of that workload. Runtime rows: ns per operation (per item where the
 benchmark counts items), per polyio backend and peer. File rows
 (file_bench-*.json): 4 KiB random reads/s per backend and of the pread and
-raw io_uring floors, per queue depth. --instr rows
+raw io_uring floors, per queue depth. HTTP rows (http-*.json,
+bench_http.py): requests/s of examples/http_hello under wrk per backend,
+beside the raw epoll server and the peers answering with the same code, the
+ratio to raw_epoll and to the best peer, and issue 13's target for epoll.
+--instr rows
 (instr-*.json, bench_instr.py): instructions per echoed message, the
 abstraction cost over the raw baseline, the ratios to libuv and Asio, and
 the issue's targets, met or missed.
@@ -41,6 +45,9 @@ INSTR_NOISE = 0.01  # the same for --instr's instruction counts
 # The issue's targets for --instr (issue 6), instructions per message.
 COST_TARGET = {1: 250}  # abstraction cost at 1 connection; others:
 COST_TARGET_MANY = 150
+# Issue 13's target for the HTTP table: polyio's epoll row at least this
+# fraction of raw_epoll's requests/s, at every connection count.
+HTTP_TARGET = 0.95
 PEER_TARGETS = {  # polyio backend -> [(peer, at most this ratio)]
     "epoll": [("libuv", 0.7), ("asio_epoll", 0.15)],
     "io_uring": [("asio_io_uring", 0.2)],
@@ -161,6 +168,7 @@ def load_dir(directory):
             context = context or doc.get("context", {})
         kind = ("echo" if kind.endswith("echo_bench") else
                 "instr" if kind == "instr" else
+                "http" if kind == "http" else
                 "file" if kind == "file_bench" else "runtime")
         kinds.setdefault(kind, {})[row] = runs(doc)
         if kind == "instr":
@@ -171,7 +179,7 @@ def load_dir(directory):
 def skipped_rows(status, kind):
     """{row: reason} of the status lines for jobs of this kind."""
     prefix = {"echo": "echo_bench-", "runtime": "runtime_bench-",
-              "instr": "instr-", "file": "file_bench-"}[kind]
+              "instr": "instr-", "file": "file_bench-", "http": "http-"}[kind]
     return {job[len(prefix):]: text for job, text in status.items()
             if job.startswith(prefix) and text.startswith("skipped")}
 
@@ -286,6 +294,55 @@ def file_tables(files, skipped):
         print_table(("reader", "reads/s", "MB/s", "vs raw", ""), rows)
 
 
+def http_tables(http, skipped):
+    """Per connection count: requests/s of every row, against raw_epoll (the
+    floor: a hand-written epoll loop with the same answers) and the best
+    peer; the server's CPU time per request, against raw_epoll's; epoll's
+    row against issue 13's target."""
+    order = ordered(set(http) | set(skipped))
+    for name in names_of(http):
+        m = re.search(r"conns:(\d+)", name)
+        conns = m.group(1) if m else name
+        print(f"**HTTP hello (wrk -t1), {conns} connections**\n")
+        value = {b: http[b][name]["requests_per_second"] for b in http
+                 if name in http[b]}
+        peers = {b: v for b, v in value.items() if is_peer(b)}
+        best = max(peers, key=peers.get) if peers else None
+        raw = value.get("raw_epoll")
+        cpu = {b: http[b][name].get("server_cpu_ns_per_request")
+               for b in value}
+        raw_cpu = cpu.get("raw_epoll")
+        rows = []
+        for b in order:
+            if b not in value:
+                rows.append((b, "-", "-", "-", "-", "-", "-",
+                             skipped.get(b, "no result")))
+                continue
+            e = http[b][name]
+            notes = []
+            if e.get("errors"):
+                notes.append(f"{e['errors']} wrk errors")
+            if b == "epoll" and raw:
+                r = value[b] / raw
+                notes.append(f"target met (>= {HTTP_TARGET}x raw_epoll)"
+                             if r >= HTTP_TARGET else
+                             f"MISSED: {r:.2f}x raw_epoll < {HTTP_TARGET}x")
+            spread = (f"{e['repeat_spread'] * 100:.1f}%"
+                      if e.get("repetitions", 1) > 1 else "-")
+            rows.append((b, fmt_rate(value[b]),
+                         fmt_ratio(value[b] / raw if raw else None),
+                         fmt_ratio(value[b] / value[best] if best else None),
+                         spread,
+                         f"{cpu[b] / 1e3:.2f}" if cpu.get(b) else "-",
+                         fmt_ratio(cpu[b] / raw_cpu)
+                         if cpu.get(b) and raw_cpu else "-",
+                         "; ".join(notes)))
+        print_table(("server", "requests/s", "vs raw_epoll",
+                     f"vs best peer ({best or 'none'})", "repeat spread",
+                     "server us CPU/request", "CPU vs raw_epoll", ""),
+                    rows)
+
+
 def instr_targets(row, conns, value, cost):
     """'met', or which of the issue's targets the row misses and by how
     much; '' for rows without targets (raw baselines, peers)."""
@@ -357,6 +414,8 @@ def table(directory):
         runtime_table(kinds["runtime"], skipped_rows(status, "runtime"))
     if "file" in kinds or skipped_rows(status, "file"):
         file_tables(kinds.get("file", {}), skipped_rows(status, "file"))
+    if "http" in kinds or skipped_rows(status, "http"):
+        http_tables(kinds.get("http", {}), skipped_rows(status, "http"))
     if "instr" in kinds or skipped_rows(status, "instr"):
         instr_tables(kinds.get("instr", {}), skipped_rows(status, "instr"))
     for job, text in status.items():
@@ -434,6 +493,8 @@ def metric(b):
     """(value, higher_is_better, label)"""
     if "instructions_per_message" in b:
         return b["instructions_per_message"], False, "instr/msg"
+    if "requests_per_second" in b:
+        return b["requests_per_second"], True, "requests/s"
     if "messages" in b:
         return b["messages"], True, "messages/s"
     if b.get("items_per_second"):

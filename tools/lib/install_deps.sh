@@ -15,6 +15,7 @@ POLYIO_DEBIAN_PACKAGES=(
   clang libclang-rt-14-dev clang-format
   python3 git  # tools/test's summary and file listing
   gnuplot-nox valgrind  # tools/bench's chart (echo.png) and --instr
+  wrk  # tools/bench's HTTP table (load for examples/http_hello)
 )
 
 polyio_install_deps() {

@@ -1,0 +1,165 @@
+// http_hello: an HTTP/1.1 server on 127.0.0.1 that answers every GET with
+// "Hello, World!\n" — persistent connections, pipelined requests, on either
+// of polyio's runtimes.
+//
+//   http_hello --port 8080                      # 0 picks a free port
+//   http_hello --port 8080 --runtime multi_thread [--workers 2]
+//   listening on 127.0.0.1:8080 (epoll, current-thread runtime)
+//
+//   curl http://127.0.0.1:8080/                 # Hello, World!
+//   wrk -c 64 http://127.0.0.1:8080/
+//
+// One task per connection, and per read: every complete request in the
+// buffer is answered (pipelined requests arrive together), all the answers
+// go into one output buffer, and that goes out in one write. A request that
+// arrives in pieces waits in the buffer for the rest. What is answered how
+// (200, 405 for other methods, 400/413/431/501 for requests that cannot be
+// parsed, then close; Connection: close honoured) is http_hello_handler.h;
+// the parser is http_request.h.
+//
+// The "listening on" line is printed (and flushed) once the socket listens,
+// so a script can wait for it and read the port. Serves until killed. A bad
+// flag, a failed bind or a backend that cannot run here prints the reason on
+// stderr and exits with status 1.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "examples/flags.h"
+#include "examples/http_hello_handler.h"
+#include "examples/http_request.h"
+#include "examples/runtime_flags.h"
+#include "polyio.h"
+
+namespace {
+
+namespace http = polyio::examples::http;
+using polyio::SocketAddress;
+using polyio::Task;
+using polyio::TcpListener;
+using polyio::TcpStream;
+
+constexpr char kUsage[] =
+    "usage: http_hello --port P [--runtime current_thread|multi_thread] "
+    "[--workers N]   (port 0 picks a free port)";
+
+// Room for the answers to one read's requests: 16 KiB holds ~180 of them
+// (about 90 bytes each). Only a client that pipelines more than that in one
+// read makes a connection write twice.
+constexpr size_t kOutputSize = 16 * 1024;
+
+// How long a closing connection waits for its client to close too.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+Task<absl::Status> DiscardUntilEnd(TcpStream* stream, absl::Span<char> buf) {
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream->Read(buf);
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) co_return absl::OkStatus();
+  }
+}
+
+// After the last answer. Closing a socket that still has unread bytes makes
+// the kernel send a reset, and a reset can make the client throw away the
+// answer it has not read yet (RFC 9112 section 9.6). So: end our side (the
+// client reads the answer, then the end of the stream), discard what the
+// client still sends until it closes too, and give up after kLingerTime.
+Task<absl::Status> CloseGracefully(TcpStream* stream, absl::Span<char> buf) {
+  if (absl::Status s = stream->ShutdownWrite(); !s.ok()) co_return s;
+  absl::Status drained =
+      co_await polyio::Timeout(kLingerTime, DiscardUntilEnd(stream, buf));
+  // A client that keeps its side open, or resets it, is not an error here.
+  drained.IgnoreError();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> ServeConnection(TcpStream stream) {
+  // Answers go out whole, one write per read: Nagle's algorithm could only
+  // hold one back, waiting for the client's acknowledgement of the last.
+  stream.SetNoDelay(true).IgnoreError();
+  // Both buffers live in this coroutine's frame: the one allocation a
+  // connection makes. They are plain arrays, left uninitialised, and not a
+  // std::vector<char>(n) or a std::array<char, n>{}, which would zero 24 KiB
+  // per connection for nothing: no byte is read before a read or an answer
+  // has written it. `in` is as large as the largest request
+  // (http_request.h), so a request always fits once the bytes before it are
+  // answered.
+  char in[http::kMaxRequestSize];
+  char out[kOutputSize];
+  size_t kept = 0;  // bytes of a request's beginning at the start of `in`
+  for (;;) {
+    // Never an empty span (which would read 0, like the end of the stream):
+    // a full buffer without a whole request is answered 431 and closed.
+    absl::StatusOr<size_t> n =
+        co_await stream.Read(absl::MakeSpan(in + kept, sizeof(in) - kept));
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) co_return absl::OkStatus();  // the client closed
+    std::string_view pending(in, kept + *n);
+    http::Answered answered;
+    do {
+      answered = http::AnswerRequests(pending, out);
+      pending.remove_prefix(answered.consumed);
+      if (answered.produced > 0) {
+        absl::Status written = co_await stream.WriteAll(
+            absl::MakeConstSpan(out, answered.produced));
+        if (!written.ok()) co_return written;
+      }
+    } while (answered.next == http::Next::kOutputFull);
+    if (answered.next == http::Next::kClose) {
+      co_return co_await CloseGracefully(&stream, absl::MakeSpan(in));
+    }
+    // The beginning of the next request waits at the start of the buffer.
+    std::memmove(in, pending.data(), pending.size());
+    kept = pending.size();
+  }
+}
+
+Task<absl::Status> Serve(uint16_t port, std::string runtime_description) {
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(port));
+  if (!listener.ok()) co_return listener.status();
+  absl::StatusOr<SocketAddress> local = listener->LocalAddress();
+  if (!local.ok()) co_return local.status();
+  std::printf("listening on %s (%s)\n", local->ToString().c_str(),
+              runtime_description.c_str());
+  std::fflush(stdout);
+  for (;;) {
+    absl::StatusOr<TcpStream> stream = co_await listener->Accept();
+    if (!stream.ok()) co_return stream.status();
+    // A connection's errors (a client that resets) end that connection only.
+    polyio::Spawn(ServeConnection(std::move(*stream))).Detach();
+  }
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "http_hello: %s\n",
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<std::map<std::string, std::string>> flags =
+      polyio::examples::ParseFlags(argc, argv, {"port", "runtime", "workers"});
+  if (!flags.ok() || !flags->count("port")) {
+    std::fprintf(stderr, "http_hello: %s\n%s\n",
+                 flags.ok() ? "--port is required"
+                            : std::string(flags.status().message()).c_str(),
+                 kUsage);
+    return 1;
+  }
+  absl::StatusOr<int64_t> port =
+      polyio::examples::ParseInt("port", flags->at("port"), 0, 65535);
+  if (!port.ok()) return Fail(port.status());
+  absl::StatusOr<polyio::RuntimeOptions> options =
+      polyio::examples::RuntimeOptionsFromFlags(*flags);
+  if (!options.ok()) return Fail(options.status());
+  absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
+      polyio::Runtime::Create(*options);
+  if (!rt.ok()) return Fail(rt.status());
+  absl::Status status = (*rt)->BlockOn(Serve(
+      static_cast<uint16_t>(*port), polyio::examples::DescribeRuntime(**rt)));
+  return Fail(status);
+}
