@@ -12,7 +12,9 @@
 #include "runtime/net/resolve.h"              // IWYU pragma: export
 #include "runtime/net/tcp_listener.h"         // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
+#include "runtime/process/command.h"          // IWYU pragma: export
 #include "runtime/runtime.h"                  // IWYU pragma: export
+#include "runtime/signal/signal.h"            // IWYU pragma: export
 #include "runtime/sync/sync.h"                // IWYU pragma: export
 #include "runtime/task/join_handle.h"         // IWYU pragma: export
 #include "runtime/task/task.h"                // IWYU pragma: export

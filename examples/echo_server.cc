@@ -4,15 +4,19 @@
 //   echo_server --port 7000      # 0 picks a free port
 //   listening on 127.0.0.1:7000
 //
-// Echoes every connection until killed. The "listening on" line is printed
-// (and flushed) once the socket listens, so a script can wait for it and read
-// the port. A bad port or a failed bind prints the reason on stderr and exits
-// with status 1.
+// Echoes every connection until SIGTERM or SIGINT: then it stops accepting,
+// gives the open connections up to 5 s to end (Runtime::Shutdown), prints
+// how they ended and exits 0 (stop_signal.h). The "listening on" line is
+// printed (and flushed) once the socket listens, so a script can wait for it
+// and read the port. A bad port or a failed bind prints the reason on stderr
+// and exits with status 1.
+#include <chrono>
 #include <cstdio>
 #include <string>
 
 #include "examples/echo_service.h"
 #include "examples/flags.h"
+#include "examples/stop_signal.h"
 #include "polyio.h"
 
 namespace {
@@ -21,6 +25,7 @@ using polyio::SocketAddress;
 using polyio::Task;
 using polyio::TcpListener;
 
+constexpr auto kDrainTime = std::chrono::seconds(5);
 constexpr char kUsage[] = "usage: echo_server --port P   (0 picks a free port)";
 
 Task<absl::Status> Main(uint16_t port) {
@@ -60,8 +65,18 @@ int main(int argc, char** argv) {
                  std::string(rt.status().message()).c_str());
     return 1;
   }
-  absl::Status status = (*rt)->BlockOn(Main(static_cast<uint16_t>(*port)));
-  std::fprintf(stderr, "echo_server: %s\n",
-               std::string(status.message()).c_str());
-  return 1;
+  absl::StatusOr<polyio::examples::StopSignals> stop =
+      polyio::examples::StopSignals::Listen();
+  absl::StatusOr<int> signo =
+      stop.ok() ? (*rt)->BlockOn(ServeUntilStopped(
+                      Main(static_cast<uint16_t>(*port)), &*stop))
+                : absl::StatusOr<int>(stop.status());
+  if (!signo.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n",
+                 std::string(signo.status().message()).c_str());
+    return 1;
+  }
+  polyio::examples::ReportShutdown("echo_server", *signo,
+                                   (*rt)->Shutdown(kDrainTime));
+  return 0;
 }

@@ -151,11 +151,38 @@ absl::Status ExampleProcess::Stop() {
   } while (reaped < 0 && errno == EINTR);
   pid_ = -1;
   if (reaped < 0) return absl::ErrnoToStatus(errno, "waitpid");
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+  if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) ||
+      (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     return absl::OkStatus();
   }
   return absl::InternalError(absl::StrCat(
       "the server was no longer running: it ", DescribeExit(status)));
+}
+
+absl::StatusOr<std::string> ExampleProcess::Terminate(int signo) {
+  if (pid_ < 0) return absl::FailedPreconditionError("already stopped");
+  kill(pid_, signo);
+  std::string output;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(stdout_fd_, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    output.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  pid_t reaped;
+  do {
+    reaped = waitpid(pid_, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  pid_ = -1;
+  if (reaped < 0) return absl::ErrnoToStatus(errno, "waitpid");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat("after signal ", signo, " it ",
+                                            DescribeExit(status),
+                                            " (stdout: \"", output, "\")"));
+  }
+  return output;
 }
 
 ExampleProcess::~ExampleProcess() {

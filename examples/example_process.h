@@ -17,8 +17,12 @@
 // then in the error. The server's stderr is the test's.
 //
 // Stop sends SIGTERM and reaps the process: OK if the server was still
-// running until then (it died of that signal), an error saying how it ended
-// otherwise. The destructor stops a server not stopped yet.
+// running until then (it died of that signal, or shut down cleanly and
+// exited 0), an error saying how it ended otherwise. Terminate(signo) is
+// for servers that shut down on a signal: it sends it, reads the rest of
+// the server's stdout to its end, reaps it, and returns that output if the
+// server exited 0 (an error with the output otherwise). The destructor
+// stops a server not stopped yet.
 //
 // Thread-compatible. POSIX only (posix_spawn, a pipe).
 #ifndef POLYIO_EXAMPLES_EXAMPLE_PROCESS_H_
@@ -52,6 +56,7 @@ class ExampleProcess {
   const std::string& banner() const { return banner_; }
 
   absl::Status Stop();
+  absl::StatusOr<std::string> Terminate(int signo);
 
  private:
   ExampleProcess(pid_t pid, int stdout_fd) : pid_(pid), stdout_fd_(stdout_fd) {}

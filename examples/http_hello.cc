@@ -18,7 +18,10 @@
 // the parser is http_request.h.
 //
 // The "listening on" line is printed (and flushed) once the socket listens,
-// so a script can wait for it and read the port. Serves until killed. A bad
+// so a script can wait for it and read the port. Serves until SIGTERM or
+// SIGINT, then stops accepting, gives open connections (idle keep-alive ones
+// too) up to 5 s to end, prints how they ended and exits 0
+// (stop_signal.h). A bad
 // flag, a failed bind or a backend that cannot run here prints the reason on
 // stderr and exits with status 1.
 #include <chrono>
@@ -30,6 +33,7 @@
 #include "examples/http_hello_handler.h"
 #include "examples/http_request.h"
 #include "examples/runtime_flags.h"
+#include "examples/stop_signal.h"
 #include "polyio.h"
 
 namespace {
@@ -48,6 +52,9 @@ constexpr char kUsage[] =
 // (about 90 bytes each). Only a client that pipelines more than that in one
 // read makes a connection write twice.
 constexpr size_t kOutputSize = 16 * 1024;
+
+// How long open connections get to end after a stop signal.
+constexpr auto kDrainTime = std::chrono::seconds(5);
 
 // How long a closing connection waits for its client to close too.
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -159,7 +166,16 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
       polyio::Runtime::Create(*options);
   if (!rt.ok()) return Fail(rt.status());
-  absl::Status status = (*rt)->BlockOn(Serve(
-      static_cast<uint16_t>(*port), polyio::examples::DescribeRuntime(**rt)));
-  return Fail(status);
+  absl::StatusOr<polyio::examples::StopSignals> stop =
+      polyio::examples::StopSignals::Listen();
+  if (!stop.ok()) return Fail(stop.status());
+  absl::StatusOr<int> signo =
+      (*rt)->BlockOn(polyio::examples::ServeUntilStopped(
+          Serve(static_cast<uint16_t>(*port),
+                polyio::examples::DescribeRuntime(**rt)),
+          &*stop));
+  if (!signo.ok()) return Fail(signo.status());
+  polyio::examples::ReportShutdown("http_hello", *signo,
+                                   (*rt)->Shutdown(kDrainTime));
+  return 0;
 }

@@ -1,7 +1,13 @@
 // http_hello run as its users run it: started on port 0, talked to over
 // TCP, its answers checked byte for byte, stopped. On the backend this test
 // was built for and on both runtimes (the test's parameter).
+#include <signal.h>
+
+#include <chrono>
+#include <future>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "examples/example_process.h"
@@ -152,6 +158,29 @@ TEST_P(HttpHelloTest, KeepsServingAfterAClientResets) {
   TestClient polite = Connect();
   ASSERT_TRUE(polite.Send(kGet).ok());
   EXPECT_EQ(Read(polite.ReadHttpResponse()), kHello);
+}
+
+// SIGTERM after a keep-alive exchange whose client then leaves: the server
+// stops accepting, the connection ends by itself, and the server exits 0.
+TEST_P(HttpHelloTest, SigtermStopsItAfterItsConnectionsEnd) {
+  std::optional<TestClient> client = Connect();
+  ASSERT_TRUE(client->Send(kGet).ok());
+  EXPECT_EQ(Read(client->ReadHttpResponse()), kHello);
+  std::future<absl::StatusOr<std::string>> out = std::async(
+      std::launch::async, [&] { return server_->Terminate(SIGTERM); });
+  EXPECT_TRUE(WaitUntilRefused(server_->port(), std::chrono::seconds(5)))
+      << "still accepting 5 s after SIGTERM";
+  client.reset();  // the client leaves within the drain time
+  absl::StatusOr<std::string> report = out.get();
+  server_.reset();
+  ASSERT_TRUE(report.ok()) << report.status();
+  // Finished: that connection, and any probe of WaitUntilRefused accepted
+  // just before the listener closed.
+  EXPECT_EQ(report->rfind("http_hello: SIGTERM: stopped accepting; ", 0), 0u)
+      << *report;
+  EXPECT_NE(report->find(" tasks finished, 0 cancelled, 0 unfinished\n"),
+            std::string::npos)
+      << *report;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, HttpHelloTest,

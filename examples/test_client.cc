@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -179,6 +181,15 @@ absl::StatusOr<std::string> TestClient::ReadToEnd() {
     if (!s.ok()) return s;
   }
   return Take(Unread().size());
+}
+
+bool WaitUntilRefused(uint16_t port, std::chrono::milliseconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (TestClient::Connect(port).ok()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace polyio::examples

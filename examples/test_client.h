@@ -69,6 +69,11 @@ class TestClient {
   size_t read_ = 0;
 };
 
+// Connects to `port` every 10 ms until a connect is refused (the server's
+// listener is closed): true, or false after `limit`. The connections made
+// meanwhile are closed at once.
+bool WaitUntilRefused(uint16_t port, std::chrono::milliseconds limit);
+
 }  // namespace polyio::examples
 
 #endif  // POLYIO_EXAMPLES_TEST_CLIENT_H_

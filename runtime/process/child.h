@@ -1,0 +1,143 @@
+// Child: a running (or finished) child process made by Command::Spawn.
+//
+//   absl::StatusOr<Child> child = Command("/bin/sleep").Arg("10").Spawn();
+//   absl::Status k = child->Kill(SIGTERM);
+//   absl::StatusOr<ExitStatus> st = co_await child->Wait();  // killed by
+//   SIGTERM
+//
+// - Wait() completes with the child's ExitStatus once it has exited, and
+//   reaps it (no zombie is left). Waiting again returns the same status.
+//   TryWait() asks without waiting: nullopt while it runs.
+// - Kill(signo) sends a signal (default SIGKILL). On Linux it goes through
+//   the child's pidfd, so it can never reach another process that got the
+//   pid after the child was reaped; elsewhere kill(2) is used, and the pid
+//   is only freed by Wait/TryWait under the same lock. Killing a child that
+//   has been waited for is OK and does nothing (Rust std's choice).
+// - TakeStdin/TakeStdout/TakeStderr: the parent's ends of the pipes made
+//   for Stdio::Piped(), once each (nullopt otherwise). Closing stdin (or
+//   dropping it) is how the child sees end of input.
+// - WaitWithOutput(): closes stdin, reads stdout and stderr to their end
+//   (concurrently, so a child filling one pipe never blocks on it), then
+//   waits.
+// - Destroying a Child that was not waited for: with KillOnDrop it is sent
+//   SIGKILL; either way a process-wide reaper thread takes over and reaps
+//   it when it exits, so no zombie outlives it (tokio's orphan queue does
+//   the same job; docs/signals.md).
+//
+// How the exit is seen (docs/signals.md): on Linux 5.4+ a pidfd
+// (pidfd_open right after the spawn), waited for with kPollFd through the
+// normal operation path on every backend — epoll, poll, io_uring, and
+// kqueue (EVFILT_READ on the pidfd under libkqueue) — and reaped with
+// waitid(P_PIDFD). Without pidfds (older kernels, the BSDs and macOS, or
+// POLYIO_PROCESS_FORCE_SIGCHLD=1 for tests) a SIGCHLD stream (signal.h)
+// wakes Wait, which reaps with waitid(WNOHANG) on its own pid only, so
+// other children of the process are left alone. Code elsewhere in the
+// process that reaps any child (wait(), waitpid(-1), SIGCHLD set to
+// SIG_IGN) can take the status first: Wait then fails with ECHILD.
+//
+// Cancellation (docs/cancellation.md): Wait is cancel-safe — a cancelled
+// Wait reaps nothing, or keeps the status it reaped in the Child for the
+// next Wait. WaitWithOutput is not: the output read so far is lost.
+//
+// Threads and lifetime: Pid, Kill and TryWait are thread-safe and may race
+// a Wait in another task; one Wait at a time. A Child may be moved; its
+// futures share its state, but must not outlive it (they then fail with
+// FailedPrecondition). A Child whose Wait was polled — like a stream — must
+// be destroyed before that Runtime. Thread-compatible otherwise.
+#ifndef POLYIO_RUNTIME_PROCESS_CHILD_H_
+#define POLYIO_RUNTIME_PROCESS_CHILD_H_
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/io/io_future.h"
+#include "runtime/process/exit_status.h"
+#include "runtime/process/pipe_io.h"
+#include "runtime/task/context.h"
+#include "runtime/task/poll.h"
+#include "runtime/task/task.h"
+
+namespace polyio {
+
+class Command;
+
+namespace internal {
+class ChildState;
+}  // namespace internal
+
+// The parent's ends of the child's pipes. For now polyio's private pipe
+// types (runtime/process/pipe_io.h); they become the descriptors branch's
+// Pipe once it is on main, with the same Read/Write/WriteAll/Close.
+using ChildStdin = internal::PipeWriter;
+using ChildStdout = internal::PipeReader;
+using ChildStderr = internal::PipeReader;
+
+// What Command::Output and Child::WaitWithOutput collect.
+struct ProcessOutput {
+  ExitStatus status = ExitStatus::Exited(0);
+  std::string out;  // all the child wrote to stdout (if piped)
+  std::string err;  // and to stderr
+};
+
+// Future of Child::Wait. Cancel-safe (above).
+class ChildWaitFuture {
+ public:
+  explicit ChildWaitFuture(std::shared_ptr<internal::ChildState> state);
+  ChildWaitFuture(ChildWaitFuture&&) = default;  // only before the first poll
+  ~ChildWaitFuture();
+  polyio::Poll<absl::StatusOr<ExitStatus>> Poll(Context& cx);
+
+ private:
+  std::shared_ptr<internal::ChildState> state_;
+  // pidfd mode: waiting for the pidfd to be readable (the child exited).
+  std::optional<IoFuture> exited_;
+};
+
+class Child {
+ public:
+  Child(Child&&) noexcept = default;
+  Child& operator=(Child&& other) noexcept;
+  ~Child();
+
+  pid_t Pid() const;
+
+  ChildWaitFuture Wait() { return ChildWaitFuture(state_); }
+  absl::StatusOr<std::optional<ExitStatus>> TryWait();
+  absl::Status Kill(int signo = SIGKILL);
+
+  std::optional<ChildStdin> TakeStdin() { return Take(stdin_); }
+  std::optional<ChildStdout> TakeStdout() { return Take(stdout_); }
+  std::optional<ChildStderr> TakeStderr() { return Take(stderr_); }
+
+  // The pipes the Child still holds go to the task, which needs no more of
+  // the Child than its shared state.
+  Task<absl::StatusOr<ProcessOutput>> WaitWithOutput();
+
+ private:
+  friend class Command;
+  Child(std::shared_ptr<internal::ChildState> state,
+        std::optional<ChildStdin> in, std::optional<ChildStdout> out,
+        std::optional<ChildStderr> err);
+  template <class T>
+  static std::optional<T> Take(std::optional<T>& slot) {
+    std::optional<T> taken = std::move(slot);
+    slot.reset();
+    return taken;
+  }
+  void Release();
+
+  std::shared_ptr<internal::ChildState> state_;
+  std::optional<ChildStdin> stdin_;
+  std::optional<ChildStdout> stdout_;
+  std::optional<ChildStderr> stderr_;
+};
+
+}  // namespace polyio
+
+#endif  // POLYIO_RUNTIME_PROCESS_CHILD_H_

@@ -1,0 +1,244 @@
+// A PRIVATE STAND-IN, TO BE REPLACED BY `Pipe` (see pipe_io.h).
+#include "runtime/process/pipe_io.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "backends/operation.h"
+#include "platform/socket.h"
+
+namespace polyio::internal {
+namespace {
+
+absl::Status Closed(const FdHandle* handle, const char* op) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      op, " ", handle != nullptr ? handle->owner() : "pipe", ": closed"));
+}
+
+absl::Status Failed(const FdHandle& handle, int32_t res, const char* op,
+                    int fd) {
+  if (handle.closed()) {
+    if (res == -ECANCELED) {
+      return absl::CancelledError(
+          absl::StrCat(op, " ", handle.owner(), ": cancelled: it was closed"));
+    }
+    return Closed(&handle, op);
+  }
+  if (res == -ECANCELED) {
+    return absl::CancelledError(
+        absl::StrCat(op, " ", handle.owner(), ": cancelled"));
+  }
+  return absl::ErrnoToStatus(-res,
+                             absl::StrCat(op, " ", handle.owner(), " fd ", fd));
+}
+
+// write(2) that fails with EPIPE instead of raising SIGPIPE. SIGPIPE is
+// generated for the writing thread, so blocking it here for the call keeps
+// it pending instead of delivered; then it is taken back, unless one was
+// pending already (somebody else's, which stays).
+ssize_t WriteWithoutSigpipe(int fd, const void* buf, size_t len) {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t pending;
+  sigemptyset(&pending);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  ssize_t n;
+  do {
+    n = ::write(fd, buf, len);
+  } while (n < 0 && errno == EINTR);
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !was_pending) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return n;
+}
+
+}  // namespace
+
+absl::Status MakePipe(UniqueFd (&ends)[2]) {
+  int p[2];
+#if defined(__APPLE__)
+  if (::pipe(p) < 0) return absl::ErrnoToStatus(errno, "pipe");
+  for (int fd : p) {
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+      int err = errno;
+      ::close(p[0]);
+      ::close(p[1]);
+      return absl::ErrnoToStatus(err, "fcntl FD_CLOEXEC pipe");
+    }
+  }
+#else
+  // Close-on-exec from the start: another thread may spawn at any moment.
+  if (::pipe2(p, O_CLOEXEC) < 0) return absl::ErrnoToStatus(errno, "pipe");
+#endif
+  ends[0].Reset(p[0]);
+  ends[1].Reset(p[1]);
+  return absl::OkStatus();
+}
+
+PipeReadFuture::PipeReadFuture(RefPtr<FdHandle> handle, absl::Span<char> buf)
+    : handle_(std::move(handle)), buf_(buf) {
+  if (!handle_) return;
+  io_.set_driver(handle_->home());
+  io_.set_fd_source(handle_->fd_source());
+  Operation& op = io_.op();
+  op.kind = OpKind::kRead;
+  op.buf = buf.data();
+  op.len = buf.size();
+}
+
+PipeReadFuture::~PipeReadFuture() {
+  if (state_ != State::kSubmitted) return;
+  // Completed unseen (the future was dropped): the bytes stay in the pipe's
+  // handle for the next read.
+  int32_t res = io_.Abandon();
+  if (res > 0) handle_->KeepBytes(buf_.first(static_cast<size_t>(res)));
+}
+
+Poll<absl::StatusOr<size_t>> PipeReadFuture::Poll(Context& cx) {
+  using Result = absl::StatusOr<size_t>;
+  if (state_ == State::kIdle) {
+    if (!handle_ || handle_->closed())
+      return Result(Closed(handle_.get(), "read"));
+    if (buf_.empty()) return Result(0);
+    if (handle_->has_kept_bytes()) {
+      if (cx.cancelled()) {
+        return Result(absl::CancelledError(
+            absl::StrCat("read ", handle_->owner(), ": cancelled")));
+      }
+      state_ = State::kDone;
+      return Result(handle_->TakeKeptBytes(buf_));
+    }
+    state_ = State::kSubmitted;
+  }
+  polyio::Poll<int32_t> res = io_.PollResult(cx);
+  if (res.pending()) return kPending;
+  state_ = State::kDone;
+  const int32_t n = res.value();
+  if (n > 0 && cx.cancelled()) {
+    handle_->KeepBytes(buf_.first(static_cast<size_t>(n)));
+    return Result(absl::CancelledError(
+        absl::StrCat("read ", handle_->owner(), ": cancelled; the ", n,
+                     " bytes it received are kept for the next read")));
+  }
+  if (n < 0) return Result(Failed(*handle_, n, "read", io_.op().fd));
+  return Result(static_cast<size_t>(n));
+}
+
+Poll<absl::StatusOr<size_t>> PipeWriteFuture::Poll(Context& cx) {
+  using Result = absl::StatusOr<size_t>;
+  for (;;) {
+    if (room_) {
+      polyio::Poll<int32_t> ready = room_->PollResult(cx);
+      if (ready.pending()) return kPending;
+      const int32_t res = ready.value();
+      room_.reset();
+      // Ready, or an error the next write reports better (POLLERR on a
+      // pipe whose reader is gone: the write says EPIPE).
+      if (res == -ECANCELED || res == -EBADF) {
+        return Result(Failed(*handle_, res, "write", handle_->fd()));
+      }
+    }
+    if (!handle_ || handle_->closed()) {
+      return Result(Closed(handle_.get(), "write"));
+    }
+    if (buf_.empty()) return Result(0);
+    if (cx.cancelled()) {
+      return Result(absl::CancelledError(
+          absl::StrCat("write ", handle_->owner(), ": cancelled")));
+    }
+    if (!cx.ConsumeBudget()) {
+      cx.waker().WakeByRef();
+      return kPending;
+    }
+    const int fd = handle_->fd();
+    ssize_t n = WriteWithoutSigpipe(fd, buf_.data(), buf_.size());
+    if (n >= 0) return Result(static_cast<size_t>(n));
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Result(Failed(*handle_, -errno, "write", fd));
+    }
+    room_.emplace();
+    room_->set_driver(handle_->home());
+    room_->set_fd_source(handle_->fd_source());
+    Operation& op = room_->op();
+    op.kind = OpKind::kPollFd;
+    op.poll_events = kPollOut;
+  }
+}
+
+PipeReader::PipeReader(UniqueFd fd, const char* owner) {
+  MakeNonBlocking(fd.get()).IgnoreError();
+  handle_ = FdHandle::Make(std::move(fd), nullptr, owner);
+}
+
+PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
+  if (this != &other) {
+    Close().IgnoreError();
+    handle_ = std::move(other.handle_);
+  }
+  return *this;
+}
+
+absl::Status PipeReader::Close() {
+  if (!handle_) return absl::OkStatus();
+  return handle_->Close();
+}
+
+PipeWriter::PipeWriter(UniqueFd fd, const char* owner) {
+  MakeNonBlocking(fd.get()).IgnoreError();
+  handle_ = FdHandle::Make(std::move(fd), nullptr, owner);
+}
+
+PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept {
+  if (this != &other) {
+    Close().IgnoreError();
+    handle_ = std::move(other.handle_);
+  }
+  return *this;
+}
+
+absl::Status PipeWriter::Close() {
+  if (!handle_) return absl::OkStatus();
+  return handle_->Close();
+}
+
+namespace {
+
+Task<absl::Status> WriteAllTo(RefPtr<FdHandle> handle,
+                              absl::Span<const char> buf) {
+  size_t written = 0;
+  while (written < buf.size()) {
+    absl::StatusOr<size_t> n =
+        co_await PipeWriteFuture(handle, buf.subspan(written));
+    if (!n.ok()) {
+      co_return absl::Status(
+          n.status().code(),
+          absl::StrCat(n.status().message(), " (wrote ", written, " of ",
+                       buf.size(), " bytes)"));
+    }
+    written += *n;
+  }
+  co_return absl::OkStatus();
+}
+
+}  // namespace
+
+Task<absl::Status> PipeWriter::WriteAll(absl::Span<const char> buf) {
+  return WriteAllTo(handle_, buf);
+}
+
+}  // namespace polyio::internal
