@@ -13,7 +13,9 @@
 //   stream (Operation::byte_stream: fewer bytes than asked means the socket
 //   had no more, or no more room), marks the direction exhausted, and the
 //   next operation of that direction parks without a syscall that would
-//   fail. Only the poller's next report for that direction clears it. That
+//   fail. Only the poller's next report for that direction clears it (or,
+//   on a level-triggered poller, the direction losing its last waiter: see
+//   UpdateInterest). That
 //   report cannot be missed: data that arrives after the attempt saw the
 //   socket empty raises an edge (queued by the kernel until the next wait),
 //   and a level-triggered poller, armed when the operation parks, reports
@@ -234,6 +236,14 @@ class ReadinessReactor {
     } else {
       bool want_read = !state.readers.empty() || !state.either.empty();
       bool want_write = !state.writers.empty() || !state.either.empty();
+      // A level-triggered poller reports only armed directions, so an
+      // exhausted mark is cleared only while its direction is armed. A
+      // direction left without waiters (its operation cancelled before the
+      // next Poll) forgets the mark; else the next operation would park
+      // unseen again and again, never tried, if each is cancelled as soon
+      // as it parks (a select that gives up at once).
+      if (!want_read) state.read_exhausted = false;
+      if (!want_write) state.write_exhausted = false;
       if (state.registered && want_read == state.armed_read &&
           want_write == state.armed_write) {
         return 0;

@@ -204,6 +204,18 @@ TEST_F(LevelReactorTest, ReadyReportRetriesTheParkedOperation) {
   EXPECT_EQ(read_.res, 2);
 }
 
+// A read that parks and is cancelled before the poller ever reports the fd
+// must not leave the next read parked untried: a level-triggered poller
+// reports only armed directions, so the mark goes with the last waiter.
+TEST_F(LevelReactorTest, CancelledBeforeAnyReportTheNextReadIsTried) {
+  ASSERT_FALSE(reactor_.Submit(&read_));  // EAGAIN: exhausted, parked
+  reactor_.Cancel(&read_);
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  ASSERT_EQ(::write(b_, "hi", 2), 2);
+  ASSERT_TRUE(reactor_.Submit(&read_)) << "parked without trying the read";
+  EXPECT_EQ(read_.res, 2);
+}
+
 // A short read of a byte stream shows the socket empty: the next read
 // parks without asking the kernel, until the poller reports the fd again.
 TEST_F(EdgeReactorTest, ShortReadSkipsTheNextAttemptUntilReported) {

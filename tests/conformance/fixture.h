@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -210,6 +211,24 @@ StartedFuture<std::decay_t<F>> CountWhenStarted(F&& inner,
                                                 std::atomic<int>* pending) {
   return StartedFuture<std::decay_t<F>>(std::forward<F>(inner), pending);
 }
+
+// Polls `inner` once, then destroys it: an operation dropped in flight (a
+// select that gives up at once, a "try" that never waits). Its output: the
+// inner output if that first poll completed, else nullopt.
+template <class F>
+class PollOnceThenDrop {
+ public:
+  explicit PollOnceThenDrop(F inner) : inner_(std::move(inner)) {}
+  polyio::Poll<std::optional<FutureOutput<F>>> Poll(Context& cx) {
+    polyio::Poll<FutureOutput<F>> p = inner_->Poll(cx);
+    inner_.reset();
+    if (p.pending()) return std::optional<FutureOutput<F>>();
+    return std::optional<FutureOutput<F>>(std::move(p).value());
+  }
+
+ private:
+  std::optional<F> inner_;
+};
 
 // Raises the soft fd limit to at least `want` (up to the hard limit) for the
 // test's duration.

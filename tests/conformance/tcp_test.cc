@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "tests/conformance/fixture.h"
@@ -11,6 +13,7 @@
 namespace polyio::testing {
 namespace {
 
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 Task<absl::Status> EchoTest(int connections, size_t bytes_each) {
@@ -121,6 +124,41 @@ TEST_F(ConformanceTest, LastBytesWithTheFinReadAsBytesThenEof) {
     }
     co_return absl::OkStatus();
   }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// A read polled once and dropped, again and again (a "try read", a select
+// that gives up at once), must see the data once it comes: no backend may
+// keep treating the stream as empty because nobody stayed to wait.
+Task<absl::Status> TryReadUntilData() {
+  absl::StatusOr<TcpListener> listener =
+      TcpListener::Bind(SocketAddress::Loopback4(0));
+  if (!listener.ok()) co_return listener.status();
+  absl::StatusOr<TcpStream> writer =
+      co_await TcpStream::Connect(*listener->LocalAddress());
+  if (!writer.ok()) co_return writer.status();
+  absl::StatusOr<TcpStream> reader = co_await listener->Accept();
+  if (!reader.ok()) co_return reader.status();
+  char buf[16];
+  for (int attempt = 0; attempt < 5000; ++attempt) {
+    if (attempt == 3 && ::send(writer->fd(), "data", 4, MSG_NOSIGNAL) != 4) {
+      co_return absl::ErrnoToStatus(errno, "send");
+    }
+    std::optional<absl::StatusOr<size_t>> n =
+        co_await PollOnceThenDrop(reader->Read(absl::MakeSpan(buf)));
+    if (n.has_value()) {
+      if (!n->ok()) co_return n->status();
+      EXPECT_EQ(std::string(buf, **n), "data");
+      co_return absl::OkStatus();
+    }
+    co_await Sleep(microseconds(50));
+  }
+  co_return absl::DeadlineExceededError(
+      "5,000 reads polled once never saw the 4 bytes sent");
+}
+
+TEST_F(ConformanceTest, ReadsPolledOnceAndDroppedSeeDataWhenItComes) {
+  absl::Status s = rt().BlockOn(TryReadUntilData());
   EXPECT_TRUE(s.ok()) << s;
 }
 
