@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -29,7 +30,9 @@ struct RawIoUringEchoServer::Conn {
   bool sending = false;
   size_t len = 0;   // bytes received, to send back
   size_t sent = 0;  // of them, sent
-  std::vector<char> buf = std::vector<char>(64 * 1024);
+  // Not zero-filled (new char[]): see examples/echo_service.cc.
+  static constexpr size_t kBufSize = 64 * 1024;
+  std::unique_ptr<char[]> buf{new char[kBufSize]};
 };
 
 absl::StatusOr<std::unique_ptr<RawIoUringEchoServer>>
@@ -72,14 +75,14 @@ io_uring_sqe* RawIoUringEchoServer::Sqe() {
 void RawIoUringEchoServer::Recv(Conn* c) {
   c->sending = false;
   io_uring_sqe* sqe = Sqe();
-  io_uring_prep_recv(sqe, c->fd, c->buf.data(), c->buf.size(), 0);
+  io_uring_prep_recv(sqe, c->fd, c->buf.get(), Conn::kBufSize, 0);
   io_uring_sqe_set_data(sqe, c);
 }
 
 void RawIoUringEchoServer::Send(Conn* c) {
   c->sending = true;
   io_uring_sqe* sqe = Sqe();
-  io_uring_prep_send(sqe, c->fd, c->buf.data() + c->sent, c->len - c->sent,
+  io_uring_prep_send(sqe, c->fd, c->buf.get() + c->sent, c->len - c->sent,
                      MSG_NOSIGNAL);
   io_uring_sqe_set_data(sqe, c);
 }

@@ -2,11 +2,12 @@
 """tools/bench --instr: instructions per echoed message, counted by callgrind.
 
     bench_instr.py run BIN_DIR OUT_DIR [--rows a,b] [--sizes 64,4096]
-                       [--conns 1,64,1000] [--repeat K]
+                       [--conns 1,64,1000] [--repeat K] [--conn-count N]
 
 BIN_DIR holds <row>_instr_server binaries (benchmarks/instr: one echo server
-as a process of its own; for polyio, one per backend, named by the backend)
-and instr_load (the shared load generator as a client process).
+as a process of its own; for polyio, one per backend, named by the backend),
+instr_load (the lockstep echo client) and instr_connect (the client that
+opens and closes connections).
 
 For each row and workload (connections x message size) the server runs
 twice under `valgrind --tool=callgrind`, each time driven by instr_load in a
@@ -24,10 +25,27 @@ round trips in lockstep rounds (a message on every connection, then every
 reply) and stops at the end of a round, so nothing is in flight; then the
 server is stopped with every connection still open.
 
+Instructions per connection (when BIN_DIR has instr_connect; --conn-count
+N, 0 for none): the server runs under callgrind once more, driven by
+instr_connect, which opens connections one at a time that send nothing —
+connect, wait until the server has accepted and is idle, shut down the
+sending side, read the server's end of file, close, wait until the server
+is idle with the socket gone. After a warm-up of CONN_WARMUP connections
+callgrind dumps the counters; then N connections and a second dump, I_conn;
+then the server stays idle for a moment and a third dump, I_idle (what a
+dump itself costs the server: a wake-up, the same in every interval). So
+
+    instructions/connection = (I_conn - I_idle) / N
+
+the server's whole work for one connection: the wake-up, accept, spawning
+or registering whatever serves it, the wait for data, end of file, close.
+
 Writes OUT_DIR/instr-<row>.json (Google Benchmark's JSON layout, so that
-bench_report.py table/compare read it like the other results; the figure is
-"instructions_per_message") and keeps callgrind's output files in
-OUT_DIR/callgrind/ (read them with callgrind_annotate). A row whose server
+bench_report.py table/compare read it like the other results; the figures
+are "instructions_per_message" of each BM_EchoInstr/conns:C/size:S entry
+and "instructions_per_connection" of BM_ConnInstr/conns:N) and keeps
+callgrind's output files in OUT_DIR/callgrind/ (read them with
+callgrind_annotate). A row whose server
 cannot run here (exit 3, as echo_bench) or does not run under valgrind is
 written to OUT_DIR/status.txt as skipped, with the reason.
 """
@@ -65,6 +83,13 @@ VALGRIND = ["valgrind", "--tool=callgrind", "--dump-instr=no",
             "--collect-systime=no", "--compress-strings=no"]
 
 RUN_TIMEOUT_S = 300
+
+# Instructions per connection: connections before the first dump (the
+# server's first connection allocates what later ones reuse), then the
+# default N; the idle interval after them.
+CONN_WARMUP = 20
+CONN_COUNT = 1000
+IDLE_S = 0.5
 
 
 class Skip(Exception):
@@ -219,6 +244,87 @@ def measure_once(server, load, conns, size, counts, out_file, err_file):
                 load_proc.wait()
 
 
+def measure_conns_once(server, connect, warmup, count, out_file, err_file):
+    """One server process under callgrind, driven by instr_connect:
+    (instructions for `count` connections, for an idle interval after them,
+    client seconds for the connections)."""
+    with open(err_file, "w") as err:
+        srv = subprocess.Popen(
+            VALGRIND + [f"--callgrind-out-file={out_file}", server],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+    client = None
+    try:
+        port = listening_port(srv, err_file)
+        client = subprocess.Popen(
+            [connect, str(port), str(srv.pid), str(warmup),
+             str(warmup + count)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        seconds = []
+        for i in range(2):
+            line = read_line(client, "instr_connect", RUN_TIMEOUT_S)
+            if line is None:
+                client.wait()
+                raise RuntimeError("instr_connect failed: " +
+                                   client.stderr.read().decode().strip())
+            seconds.append(float(line.split()[2]))
+            # instr_connect has seen the server idle after the last close.
+            instructions = dump_totals(srv.pid, out_file, i + 1)
+            client.stdin.write(b"next\n")
+            client.stdin.flush()
+        time.sleep(IDLE_S)
+        idle = dump_totals(srv.pid, out_file, 3)
+        return instructions, idle, seconds[1] - seconds[0]
+    finally:
+        srv.kill()  # as in measure_once
+        srv.wait()
+        if client is not None:
+            if not client.stdin.closed:
+                client.stdin.close()
+            try:
+                client.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+
+
+def measure_conns(row, server, connect, count, out_dir, repeat, log):
+    """The BM_ConnInstr entry of one row: instructions per connection."""
+    cg = os.path.join(out_dir, "callgrind")
+    os.makedirs(cg, exist_ok=True)
+    figures, runs = [], []
+    for r in range(repeat):
+        stem = os.path.join(cg, f"{row}.connect{count}.r{r}")
+        started = time.monotonic()
+        try:
+            conn, idle, secs = measure_conns_once(
+                server, connect, CONN_WARMUP, count, stem + ".out",
+                stem + ".err")
+        except RuntimeError as e:
+            log(f"{row} connections: {e}; trying once more")
+            conn, idle, secs = measure_conns_once(
+                server, connect, CONN_WARMUP, count, stem + ".retry.out",
+                stem + ".retry.err")
+        figures.append((conn - idle) / count)
+        runs.append({"connections": count, "instructions": conn,
+                     "instructions_idle": idle, "idle_seconds": IDLE_S,
+                     "client_seconds": secs,
+                     "wall_seconds": round(time.monotonic() - started, 2)})
+    value = statistics.median(figures)
+    spread = (max(figures) - min(figures)) / value if value else 0.0
+    log(f"{row:<14} {count} connections    {value:9.1f} instr/conn "
+        f"(idle interval {runs[-1]['instructions_idle']})" +
+        (f"  (repeats {', '.join(f'{f:.1f}' for f in figures)}; "
+         f"spread {spread * 100:.2f}%)" if repeat > 1 else ""))
+    name = f"BM_ConnInstr/conns:{count}"
+    return {"name": name, "run_name": name, "run_type": "iteration",
+            "repetitions": repeat, "iterations": 1,
+            "real_time": 0, "cpu_time": 0, "time_unit": "ns",
+            "instructions_per_connection": value,
+            "repeat_figures": figures, "repeat_spread": spread,
+            "runs": runs}
+
+
 def measure(row, server, load, conns, size, out_dir, repeat, log):
     """The benchmark entry of one row and workload."""
     small, big = MESSAGES.get(conns, (max(2_000, 10 * conns),
@@ -288,11 +394,14 @@ def run(args):
     bins, out = args.bin_dir, args.out_dir
     os.makedirs(out, exist_ok=True)
     load = os.path.join(bins, "instr_load")
+    connect = os.path.join(bins, "instr_connect")
+    conn_count = args.conn_count if os.path.exists(connect) else 0
     rows = [r for r in (args.rows.split(",") if args.rows else ROWS)
             if os.path.exists(os.path.join(bins, f"{r}_instr_server"))]
     conns = [int(c) for c in args.conns.split(",")]
     sizes = [int(s) for s in args.sizes.split(",")]
-    total = len(rows) * len(conns) * len(sizes)
+    per_row = len(conns) * len(sizes) + (1 if conn_count else 0)
+    total = len(rows) * per_row
     start = time.monotonic()
     done = 0
     failed = False
@@ -315,17 +424,23 @@ def run(args):
                                             args.repeat, log)
                     entries.append(entry)
                     done += 1
+            if conn_count:
+                log(f"{row} {conn_count} connections ...")
+                entries.append(measure_conns(row, server, connect,
+                                             conn_count, out, args.repeat,
+                                             log))
+                done += 1
         except Skip as e:
             status.write(f"instr-{row}\tskipped: {e}\n")
             log(f"{row} skipped: {e}")
-            done += len(conns) * len(sizes) - len(entries)
+            done += per_row - len(entries)
             continue
         except (RuntimeError, OSError, ValueError,
                 subprocess.TimeoutExpired) as e:
             status.write(f"instr-{row}\tfailed: {e}\n")
             log(f"{row} FAILED: {e}")
             failed = True
-            done += len(conns) * len(sizes) - len(entries)
+            done += per_row - len(entries)
         if entries:
             # auto: the backend it chose at start-up.
             ctx = context(chosen if row == "auto" else row)
@@ -348,6 +463,9 @@ def main(argv):
     r.add_argument("--conns", default=",".join(map(str, CONNS)))
     r.add_argument("--sizes", default=",".join(map(str, SIZES)))
     r.add_argument("--repeat", type=int, default=1)
+    r.add_argument("--conn-count", type=int, default=CONN_COUNT,
+                   help="connections for instructions per connection "
+                        "(0: not measured)")
     args = p.parse_args(argv[1:])
     return run(args)
 

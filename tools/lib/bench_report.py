@@ -23,7 +23,8 @@ ratio to raw_epoll and to the best peer, and issue 13's target for epoll.
 --instr rows
 (instr-*.json, bench_instr.py): instructions per echoed message, the
 abstraction cost over the raw baseline, the ratios to libuv and Asio, and
-the issue's targets, met or missed.
+the issue's targets, met or missed; instructions per connection (connect,
+accept, end of file, close), against the same rows.
 """
 import json
 import os
@@ -362,10 +363,14 @@ def instr_targets(row, conns, value, cost):
 
 
 def instr_tables(instr, skipped):
+    """The --instr tables: instructions per echoed message per workload,
+    then instructions per connection."""
     order = ordered(set(instr) | set(skipped))
     print("**instructions per echoed message (callgrind, server process "
           "only)**\n")
     for name in names_of(instr):
+        if not name.startswith("BM_EchoInstr"):
+            continue
         m = re.search(r"conns:(\d+)", name)
         conns = int(m.group(1)) if m else 0
         print(f"**--instr, {workload_title(name)}**\n")
@@ -397,6 +402,52 @@ def instr_tables(instr, skipped):
         print_table(("server", "instr/msg", "abstraction cost (- raw)",
                      "vs libuv", "vs Asio", "repeat spread", "targets"),
                     rows)
+    conn_table(instr, skipped, order)
+
+
+def conn_table(instr, skipped, order):
+    """Instructions per connection (BM_ConnInstr): against the raw baseline
+    of the row's model, libuv and Asio, and in echoed messages at 64
+    connections (what one connection costs in units of the hot path)."""
+    for name in names_of(instr):
+        if not name.startswith("BM_ConnInstr"):
+            continue
+        m = re.search(r"conns:(\d+)", name)
+        count = m.group(1) if m else "?"
+        print(f"**instructions per connection: connect + accept + EOF + "
+              f"close (callgrind, server process only; {count} connections, "
+              f"one at a time, none sends a byte)**\n")
+        value = {b: instr[b][name]["instructions_per_connection"]
+                 for b in instr if name in instr[b]}
+        per_msg = {b: e["instructions_per_message"]
+                   for b in instr for n, e in instr[b].items()
+                   if n.startswith("BM_EchoInstr/conns:64/size:64")}
+        rows = []
+        for b in order:
+            if b not in value:
+                rows.append((b, "-", "-", "-", "-", "-", "-",
+                             skipped.get(b, "no result")))
+                continue
+            e = instr[b][name]
+            raw = value.get(raw_of(b))
+            cost = (value[b] - raw if raw is not None and
+                    base_name(b) not in RAW else None)
+            asio = ("asio_io_uring" if model_of(b) in COMPLETION
+                    else "asio_epoll")
+            spread = (f"{e['repeat_spread'] * 100:.2f}%"
+                      if e.get("repetitions", 1) > 1 else "-")
+            rows.append((
+                b, f"{value[b]:.0f}",
+                f"{cost:+.0f}" if cost is not None else "-",
+                fmt_ratio(value[b] / value["libuv"]
+                          if value.get("libuv") else None),
+                fmt_ratio(value[b] / value[asio] if value.get(asio)
+                          else None) + (f" ({asio})" if value.get(asio)
+                                        else ""),
+                f"{value[b] / per_msg[b]:.1f}" if per_msg.get(b) else "-",
+                spread, ""))
+        print_table(("server", "instr/conn", "- raw", "vs libuv", "vs Asio",
+                     "= messages (64 conns)", "repeat spread", ""), rows)
 
 
 def table(directory):
@@ -493,6 +544,8 @@ def metric(b):
     """(value, higher_is_better, label)"""
     if "instructions_per_message" in b:
         return b["instructions_per_message"], False, "instr/msg"
+    if "instructions_per_connection" in b:
+        return b["instructions_per_connection"], False, "instr/conn"
     if "requests_per_second" in b:
         return b["requests_per_second"], True, "requests/s"
     if "messages" in b:
@@ -533,7 +586,7 @@ def compare(old, new):
             change = (nv - ov) / ov if ov else 0.0
             better = change > 0 if higher else change < 0
             # Instruction counts repeat within 1%; timings within ~5%.
-            noise = INSTR_NOISE if unit == "instr/msg" else NOISE
+            noise = INSTR_NOISE if unit.startswith("instr/") else NOISE
             verdict = ("noise" if abs(change) < noise else
                        "better" if better else "WORSE")
             changed += verdict != "noise"
