@@ -46,6 +46,15 @@ std::string DescribeExit(int wait_status) {
   return absl::StrCat("ended with wait status ", wait_status);
 }
 
+// waitpid(pid) through EINTR: its wait status, or the error.
+absl::StatusOr<int> Reap(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return absl::ErrnoToStatus(errno, "waitpid");
+  }
+  return status;
+}
+
 }  // namespace
 
 std::string RunfilePath(const std::string& path) {
@@ -68,10 +77,9 @@ absl::StatusOr<int> RunToEnd(const std::string& binary,
       posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ);
   if (err != 0)
     return absl::ErrnoToStatus(err, absl::StrCat("posix_spawn ", path));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return absl::ErrnoToStatus(errno, "waitpid");
-  }
+  absl::StatusOr<int> reaped = Reap(pid);
+  if (!reaped.ok()) return reaped.status();
+  const int status = *reaped;
   if (!WIFEXITED(status)) {
     return absl::InternalError(absl::StrCat(binary, " ", DescribeExit(status)));
   }
@@ -144,13 +152,10 @@ absl::StatusOr<std::unique_ptr<ExampleProcess>> ExampleProcess::Start(
 absl::Status ExampleProcess::Stop() {
   if (pid_ < 0) return absl::FailedPreconditionError("already stopped");
   kill(pid_, SIGTERM);
-  int status = 0;
-  pid_t reaped;
-  do {
-    reaped = waitpid(pid_, &status, 0);
-  } while (reaped < 0 && errno == EINTR);
+  absl::StatusOr<int> reaped = Reap(pid_);
   pid_ = -1;
-  if (reaped < 0) return absl::ErrnoToStatus(errno, "waitpid");
+  if (!reaped.ok()) return reaped.status();
+  const int status = *reaped;
   if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) ||
       (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
     return absl::OkStatus();
@@ -170,13 +175,10 @@ absl::StatusOr<std::string> ExampleProcess::Terminate(int signo) {
     if (n <= 0) break;
     output.append(buf, static_cast<size_t>(n));
   }
-  int status = 0;
-  pid_t reaped;
-  do {
-    reaped = waitpid(pid_, &status, 0);
-  } while (reaped < 0 && errno == EINTR);
+  absl::StatusOr<int> reaped = Reap(pid_);
   pid_ = -1;
-  if (reaped < 0) return absl::ErrnoToStatus(errno, "waitpid");
+  if (!reaped.ok()) return reaped.status();
+  const int status = *reaped;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(absl::StrCat("after signal ", signo, " it ",
                                             DescribeExit(status),
