@@ -5,6 +5,9 @@
 #include "platform/socket.h"                  // IWYU pragma: export
 #include "platform/socket_address.h"          // IWYU pragma: export
 #include "runtime/blocking/spawn_blocking.h"  // IWYU pragma: export
+#include "runtime/bufio/buffered_reader.h"    // IWYU pragma: export
+#include "runtime/bufio/buffered_writer.h"    // IWYU pragma: export
+#include "runtime/bufio/read_write.h"         // IWYU pragma: export
 #include "runtime/compose/compose.h"          // IWYU pragma: export
 #include "runtime/driver/spawn.h"             // IWYU pragma: export
 #include "runtime/event_loop.h"               // IWYU pragma: export
