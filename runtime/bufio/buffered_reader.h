@@ -173,7 +173,8 @@ class BufferedReader {
       std::memmove(buf_.data(), buf_.data() + begin_, live);
     } else {
       std::vector<char> bigger(std::max(buf_.size() * 2, live + chunk_));
-      std::memcpy(bigger.data(), buf_.data() + begin_, live);
+      // (An empty buffer has no data() to copy from, not even 0 bytes.)
+      if (live > 0) std::memcpy(bigger.data(), buf_.data() + begin_, live);
       buf_.swap(bigger);
     }
     begin_ = 0;

@@ -41,7 +41,9 @@ TEST_F(ConformanceTest, BufioReadExactAndReadToEnd) {
     EXPECT_EQ(head, data.substr(0, 10));
     absl::StatusOr<std::string> rest = co_await ReadToEnd(b);
     EXPECT_TRUE(rest.ok()) << rest.status();
-    if (rest.ok()) EXPECT_TRUE(*rest == data.substr(10)) << rest->size();
+    if (rest.ok()) {
+      EXPECT_TRUE(*rest == data.substr(10)) << rest->size();
+    }
     EXPECT_TRUE((co_await writer).ok());
   }());
 }
@@ -72,7 +74,9 @@ TEST_F(ConformanceTest, BufioReadToEndPastItsLimitIsResourceExhausted) {
         Spawn(Trickle(std::move(c), Pattern(4096, 2), 1000));
     absl::StatusOr<std::string> fits = co_await ReadToEnd(d, 4096);
     EXPECT_TRUE(fits.ok()) << fits.status();
-    if (fits.ok()) EXPECT_EQ(*fits, Pattern(4096, 2));
+    if (fits.ok()) {
+      EXPECT_EQ(*fits, Pattern(4096, 2));
+    }
     (void)co_await exact;
   }());
 }
@@ -90,7 +94,9 @@ TEST_F(ConformanceTest, BufioCopyMovesEverythingAndCounts) {
         }(std::move(dst_r)));
     absl::StatusOr<uint64_t> n = co_await Copy(src_r, dst_w);
     EXPECT_TRUE(n.ok()) << n.status();
-    if (n.ok()) EXPECT_EQ(*n, data.size());
+    if (n.ok()) {
+      EXPECT_EQ(*n, data.size());
+    }
     EXPECT_TRUE(dst_w.Close().ok());
     absl::StatusOr<std::string> got = co_await sink;
     EXPECT_TRUE(got.ok() && *got == data);
@@ -119,7 +125,9 @@ TEST_F(ConformanceTest, BufioReadLineSplitsLinesAcrossReads) {
       absl::StatusOr<std::optional<std::string>> line =
           co_await in.ReadLine(64);
       EXPECT_TRUE(line.ok() && line->has_value()) << line.status();
-      if (line.ok() && line->has_value()) EXPECT_EQ(**line, want);
+      if (line.ok() && line->has_value()) {
+        EXPECT_EQ(**line, want);
+      }
     }
     absl::StatusOr<std::optional<std::string>> tail = co_await in.ReadLine(64);
     EXPECT_TRUE(absl::IsOutOfRange(tail.status())) << tail.status();
@@ -204,7 +212,9 @@ TEST_F(ConformanceTest, BufioReadLineIsCancelSafe) {
     EXPECT_TRUE((co_await a.WriteAll(absl::MakeConstSpan("world\n", 6))).ok());
     absl::StatusOr<std::optional<std::string>> line = co_await in.ReadLine();
     EXPECT_TRUE(line.ok() && line->has_value()) << line.status();
-    if (line.ok() && line->has_value()) EXPECT_EQ(**line, "hello world");
+    if (line.ok() && line->has_value()) {
+      EXPECT_EQ(**line, "hello world");
+    }
   }());
 }
 

@@ -80,7 +80,9 @@ TEST_F(ConformanceTest, IntervalBurstDeliversEveryMissedTickOnSchedule) {
       TicksAfterBeingBusy(MissedTick::kBurst, 7, &start, &busy_until));
   ASSERT_EQ(ticks.size(), 7u);
   // The five missed ticks, then the schedule goes on unshifted.
-  for (int k = 0; k < 7; ++k) EXPECT_EQ(ticks[k], start + (k + 1) * kPeriod);
+  for (int k = 0; k < 7; ++k) {
+    EXPECT_EQ(ticks[k], start + (k + 1) * kPeriod);
+  }
 }
 
 TEST_F(ConformanceTest, IntervalSkipDropsTheMissedTicks) {
