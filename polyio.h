@@ -14,6 +14,7 @@
 #include "runtime/fs/file.h"                  // IWYU pragma: export
 #include "runtime/net/resolve.h"              // IWYU pragma: export
 #include "runtime/net/tcp_listener.h"         // IWYU pragma: export
+#include "runtime/net/tcp_split.h"            // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
 #include "runtime/process/command.h"          // IWYU pragma: export
 #include "runtime/runtime.h"                  // IWYU pragma: export
