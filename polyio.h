@@ -9,6 +9,8 @@
 #include "runtime/driver/spawn.h"             // IWYU pragma: export
 #include "runtime/event_loop.h"               // IWYU pragma: export
 #include "runtime/fs/file.h"                  // IWYU pragma: export
+#include "runtime/fs/metadata.h"              // IWYU pragma: export
+#include "runtime/fs/path_ops.h"              // IWYU pragma: export
 #include "runtime/net/resolve.h"              // IWYU pragma: export
 #include "runtime/net/tcp_listener.h"         // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
