@@ -8,6 +8,7 @@
 #include "runtime/compose/compose.h"          // IWYU pragma: export
 #include "runtime/driver/spawn.h"             // IWYU pragma: export
 #include "runtime/event_loop.h"               // IWYU pragma: export
+#include "runtime/fs/dir.h"                   // IWYU pragma: export
 #include "runtime/fs/file.h"                  // IWYU pragma: export
 #include "runtime/fs/metadata.h"              // IWYU pragma: export
 #include "runtime/fs/path_ops.h"              // IWYU pragma: export

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "tests/conformance/fixture.h"
@@ -345,6 +346,180 @@ TEST_F(ConformanceTest, FsCancelledReadFileReturnsWithoutWaitingForTheJob) {
   }());
   EXPECT_TRUE(s.ok()) << s;
   ::close(writer);
+}
+
+// The number of open fds of this process.
+int OpenFds() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+// Reads `dir` to the end; every entry's name -> how often it was seen.
+Task<absl::StatusOr<std::map<std::string, int>>> ReadAll(fs::DirStream* dir) {
+  std::map<std::string, int> seen;
+  for (;;) {
+    absl::StatusOr<fs::DirEntry> e = co_await dir->Next();
+    if (absl::IsOutOfRange(e.status())) break;
+    if (!e.ok()) co_return e.status();
+    ++seen[e->name];
+  }
+  co_return seen;
+}
+
+TEST_F(ConformanceTest, FsReadDirOfAnEmptyDirectoryEndsAtOnce) {
+  const std::string dir = FreshDir("emptydir");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+    EXPECT_TRUE(absl::IsOutOfRange(e.status())) << e.status();
+    EXPECT_TRUE(Names(e.status(), "readdir " + dir)) << e.status();
+    e = co_await d->Next();  // and stays ended
+    EXPECT_TRUE(absl::IsOutOfRange(e.status())) << e.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsReadDirSeesEachOfAThousandEntriesOnceWithItsType) {
+  const std::string dir = FreshDir("bigdir");
+  for (int i = 0; i < 1000; ++i) Touch(dir + "/f" + std::to_string(i));
+  ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("f0", (dir + "/ln").c_str()), 0);
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    std::map<std::string, int> seen;
+    std::map<std::string, fs::FileType> types;
+    for (;;) {
+      absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+      if (absl::IsOutOfRange(e.status())) break;
+      if (!e.ok()) co_return e.status();
+      ++seen[e->name];
+      types[e->name] = e->type;
+    }
+    EXPECT_EQ(seen.size(), 1002u);
+    EXPECT_EQ(seen.count("."), 0u);
+    EXPECT_EQ(seen.count(".."), 0u);
+    for (int i = 0; i < 1000; ++i) {
+      const std::string name = "f" + std::to_string(i);
+      EXPECT_EQ(seen[name], 1) << name;
+      EXPECT_EQ(types[name], fs::FileType::kRegular) << name;
+    }
+    EXPECT_EQ(seen["sub"], 1);
+    EXPECT_EQ(types["sub"], fs::FileType::kDirectory);
+    EXPECT_EQ(types["ln"], fs::FileType::kSymlink);
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsReadDirErrorsNameThePath) {
+  const std::string dir = FreshDir("direrr");
+  Touch(dir + "/file");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir + "/nope");
+    EXPECT_TRUE(absl::IsNotFound(d.status())) << d.status();
+    EXPECT_TRUE(Names(d.status(), "opendir " + dir + "/nope: No such file"))
+        << d.status();
+    d = co_await fs::ReadDir(dir + "/file");
+    EXPECT_TRUE(absl::IsFailedPrecondition(d.status())) << d.status();
+    EXPECT_TRUE(Names(d.status(), "opendir " + dir + "/file: Not a dir"))
+        << d.status();
+    fs::DirStream empty;
+    absl::StatusOr<fs::DirEntry> e = co_await empty.Next();
+    EXPECT_TRUE(absl::IsFailedPrecondition(e.status())) << e.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// Dropping a stream part-way closes its directory fd (none leaks), and the
+// fd is closed as soon as the end is reached, before the stream goes.
+TEST_F(ConformanceTest, FsReadDirDroppedMidWayClosesItsFd) {
+  const std::string dir = FreshDir("dropdir");
+  for (int i = 0; i < 600; ++i) Touch(dir + "/f" + std::to_string(i));
+  const int before = OpenFds();
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    {
+      absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+      if (!d.ok()) co_return d.status();
+      EXPECT_EQ(OpenFds(), before + 1);
+      for (int i = 0; i < 10; ++i) {
+        absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+        if (!e.ok()) co_return e.status();
+      }
+    }
+    EXPECT_EQ(OpenFds(), before);
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    absl::StatusOr<std::map<std::string, int>> all = co_await ReadAll(&*d);
+    if (!all.ok()) co_return all.status();
+    EXPECT_EQ(all->size(), 600u);
+    EXPECT_EQ(OpenFds(), before);  // closed at the end
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(OpenFds(), before);
+}
+
+// Every Next under a zero timeout: most are cancelled while their batch is
+// on a pool thread, yet each entry still comes exactly once.
+TEST_F(ConformanceTest, FsReadDirCancelledNextLosesNoEntry) {
+  const std::string dir = FreshDir("canceldir");
+  for (int i = 0; i < 700; ++i) Touch(dir + "/f" + std::to_string(i));
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    std::map<std::string, int> seen;
+    int timeouts = 0;
+    for (;;) {
+      absl::StatusOr<fs::DirEntry> e =
+          co_await Timeout(Duration::zero(), d->Next());
+      if (absl::IsDeadlineExceeded(e.status())) {
+        ++timeouts;
+        continue;
+      }
+      if (absl::IsOutOfRange(e.status())) break;
+      if (!e.ok()) co_return e.status();
+      ++seen[e->name];
+    }
+    EXPECT_GT(timeouts, 0) << "no Next was ever cancelled: the test tests "
+                              "nothing";
+    EXPECT_EQ(seen.size(), 700u);
+    for (const auto& [name, n] : seen) EXPECT_EQ(n, 1) << name;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// Abort of a task blocked in Next: the task ends; the stream it owned is
+// dropped with its batch job, and no fd is left once the job returns.
+TEST_F(ConformanceTest, FsReadDirAbortedTaskEnds) {
+  const std::string dir = FreshDir("abortdir");
+  for (int i = 0; i < 50; ++i) Touch(dir + "/f" + std::to_string(i));
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    JoinHandle<absl::StatusOr<size_t>> h =
+        Spawn([](std::string dir) -> Task<absl::StatusOr<size_t>> {
+          absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+          if (!d.ok()) co_return d.status();
+          absl::StatusOr<std::map<std::string, int>> all =
+              co_await ReadAll(&*d);
+          if (!all.ok()) co_return all.status();
+          co_return all->size();
+        }(dir));
+    h.Abort();
+    absl::StatusOr<size_t> r = co_await h;
+    // Aborted before the end, or (it lost the race) the full count.
+    EXPECT_TRUE(absl::IsCancelled(r.status()) || (r.ok() && *r == 50u))
+        << r.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 }  // namespace
