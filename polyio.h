@@ -11,7 +11,10 @@
 #include "runtime/compose/compose.h"          // IWYU pragma: export
 #include "runtime/driver/spawn.h"             // IWYU pragma: export
 #include "runtime/event_loop.h"               // IWYU pragma: export
+#include "runtime/fs/dir.h"                   // IWYU pragma: export
 #include "runtime/fs/file.h"                  // IWYU pragma: export
+#include "runtime/fs/metadata.h"              // IWYU pragma: export
+#include "runtime/fs/path_ops.h"              // IWYU pragma: export
 #include "runtime/net/resolve.h"              // IWYU pragma: export
 #include "runtime/net/tcp_listener.h"         // IWYU pragma: export
 #include "runtime/net/tcp_split.h"            // IWYU pragma: export

@@ -1,5 +1,6 @@
 #include "runtime/fs/file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/uio.h>
@@ -217,6 +218,41 @@ Task<absl::Status> File::WriteAllAt(absl::Span<const char> buf,
     written += *n;
   }
   co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<fs::Metadata>> File::Stat() const {
+  if (file_ == nullptr) {
+    co_return absl::FailedPreconditionError("fstat: the file is closed");
+  }
+  // The job shares the fd, so a Close meanwhile cannot reuse its number.
+  BlockingFuture<absl::StatusOr<fs::Metadata>> job =
+      SpawnBlocking([file = file_]() -> absl::StatusOr<fs::Metadata> {
+        struct stat st;
+        if (::fstat(file->fd.get(), &st) < 0) {
+          return absl::ErrnoToStatus(errno, absl::StrCat("fstat ", file->path));
+        }
+        return fs::MetadataFromStat(st);
+      });
+  co_return co_await job;
+}
+
+Task<absl::Status> File::SetLen(uint64_t len) const {
+  if (file_ == nullptr) {
+    co_return absl::FailedPreconditionError("ftruncate: the file is closed");
+  }
+  BlockingFuture<absl::Status> job =
+      SpawnBlocking([file = file_, len]() -> absl::Status {
+        for (;;) {
+          if (::ftruncate(file->fd.get(), static_cast<off_t>(len)) == 0) {
+            return absl::OkStatus();
+          }
+          if (errno != EINTR) {
+            return absl::ErrnoToStatus(
+                errno, absl::StrCat("ftruncate ", file->path, " to ", len));
+          }
+        }
+      });
+  co_return co_await job;
 }
 
 absl::Status File::Close() {

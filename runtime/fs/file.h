@@ -15,8 +15,8 @@
 //   On Linux a read first tries preadv2(RWF_NOWAIT) inline: what is in the
 //   page cache is returned at once, without two thread hops; only a read
 //   that would wait for the disk goes to the pool.
-// Open runs open(2) on the blocking pool on every backend (the backend
-// contract has no open operation).
+// Open, Stat (fstat) and SetLen (ftruncate) run on the blocking pool on
+// every backend (the backend contract has no such operations).
 //
 // Results: ReadAt gives the bytes read, 0 at or past the end of the file;
 // WriteAt the bytes written (possibly fewer than asked: WriteAllAt loops).
@@ -58,6 +58,7 @@
 #include "backends/operation.h"
 #include "platform/unique_fd.h"
 #include "runtime/blocking/spawn_blocking.h"
+#include "runtime/fs/metadata.h"
 #include "runtime/io/io_future.h"
 #include "runtime/task/poll.h"
 #include "runtime/task/task.h"
@@ -146,6 +147,13 @@ class File {
   // fsync(2): data and metadata reach stable storage; reports write-back
   // errors of earlier writes.
   FileSyncFuture Sync() const { return FileSyncFuture(file_); }
+  // fstat(2) on the blocking pool (metadata.h): "fstat <path>: ..." on
+  // error. Cancel-safe.
+  Task<absl::StatusOr<fs::Metadata>> Stat() const;
+  // ftruncate(2) on the blocking pool: the file's size becomes `len`
+  // ("ftruncate <path> to <len>: ..." on error). Not cancel-safe: a job a
+  // pool thread took finishes.
+  Task<absl::Status> SetLen(uint64_t len) const;
 
   // Closes the fd (see Ownership above). Idempotent.
   absl::Status Close();

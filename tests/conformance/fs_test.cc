@@ -1,0 +1,547 @@
+// Filesystem operations by path (fs::Stat, Rename, Unlink, Mkdir,
+// CreateDirAll, Rmdir, Truncate, ReadFile, WriteFile) and File::Stat /
+// File::SetLen: each succeeds, each error has the right code and names the
+// operation and the path, and a cancelled call returns at once — on every
+// backend (all of them run on the blocking pool).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "tests/conformance/fixture.h"
+
+namespace polyio::testing {
+namespace {
+
+bool Names(const absl::Status& s, const std::string& what) {
+  return s.message().find(what) != absl::string_view::npos;
+}
+
+// A fresh, empty directory for one test, under TEST_TMPDIR.
+std::string FreshDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = std::string(base ? base : "/tmp") + "/polyio_fs_" + name +
+                    "_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void Touch(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ::close(fd);
+}
+
+TEST_F(ConformanceTest, FsStatReportsTypeSizeModeAndTimes) {
+  const std::string dir = FreshDir("stat");
+  const std::string file = dir + "/f";
+  Touch(file);
+  ASSERT_EQ(::truncate(file.c_str(), 12345), 0);
+  ASSERT_EQ(::chmod(file.c_str(), 0640), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  ASSERT_EQ(::symlink("f", (dir + "/link").c_str()), 0);
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::Metadata> m = co_await fs::Stat(file);
+    if (!m.ok()) co_return m.status();
+    EXPECT_EQ(m->type, fs::FileType::kRegular);
+    EXPECT_TRUE(m->is_regular());
+    EXPECT_EQ(m->size, 12345u);
+    EXPECT_EQ(m->mode, 0640u);
+    EXPECT_EQ(m->nlink, 1u);
+    EXPECT_EQ(m->ino, static_cast<uint64_t>(st.st_ino));
+    EXPECT_EQ(m->uid, ::geteuid());
+    EXPECT_EQ(m->mtime, absl::TimeFromTimespec(st.st_mtim));
+    EXPECT_EQ(m->ctime, absl::TimeFromTimespec(st.st_ctim));
+    EXPECT_EQ(m->atime, absl::TimeFromTimespec(st.st_atim));
+    EXPECT_GT(m->mtime, absl::UnixEpoch());
+
+    absl::StatusOr<fs::Metadata> d = co_await fs::Stat(dir);
+    if (!d.ok()) co_return d.status();
+    EXPECT_TRUE(d->is_dir());
+    absl::StatusOr<fs::Metadata> via = co_await fs::Stat(dir + "/link");
+    if (!via.ok()) co_return via.status();
+    EXPECT_EQ(via->ino, m->ino);  // followed
+    absl::StatusOr<fs::Metadata> link = co_await fs::SymlinkStat(dir + "/link");
+    if (!link.ok()) co_return link.status();
+    EXPECT_EQ(link->type, fs::FileType::kSymlink);
+
+    // File::Stat (fstat) agrees, and follows the file across a rename.
+    absl::StatusOr<File> f = co_await File::Open(file, O_RDWR);
+    if (!f.ok()) co_return f.status();
+    absl::StatusOr<fs::Metadata> fm = co_await f->Stat();
+    if (!fm.ok()) co_return fm.status();
+    EXPECT_EQ(fm->ino, m->ino);
+    EXPECT_EQ(fm->size, 12345u);
+    absl::Status set = co_await f->SetLen(7);
+    if (!set.ok()) co_return set;
+    fm = co_await f->Stat();
+    if (!fm.ok()) co_return fm.status();
+    EXPECT_EQ(fm->size, 7u);
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsStatErrorsNameThePath) {
+  const std::string dir = FreshDir("staterr");
+  Touch(dir + "/file");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::Metadata> m = co_await fs::Stat(dir + "/nope");
+    EXPECT_TRUE(absl::IsNotFound(m.status())) << m.status();
+    EXPECT_TRUE(Names(m.status(), "stat " + dir + "/nope: No such file"))
+        << m.status();
+    m = co_await fs::Stat(dir + "/file/below");
+    EXPECT_TRUE(absl::IsFailedPrecondition(m.status())) << m.status();
+    EXPECT_TRUE(Names(m.status(), "stat " + dir + "/file/below: Not a dir"))
+        << m.status();
+    m = co_await fs::SymlinkStat(dir + "/nope");
+    EXPECT_TRUE(Names(m.status(), "lstat " + dir + "/nope")) << m.status();
+    // A closed File: FailedPrecondition before any syscall.
+    File closed;
+    m = co_await closed.Stat();
+    EXPECT_TRUE(absl::IsFailedPrecondition(m.status())) << m.status();
+    absl::Status set = co_await closed.SetLen(0);
+    EXPECT_TRUE(absl::IsFailedPrecondition(set)) << set;
+    // A bad fd: EBADF named by the File's name.
+    File bogus(UniqueFd(900000), "bogus");
+    m = co_await bogus.Stat();
+    EXPECT_TRUE(Names(m.status(), "fstat bogus: Bad file descriptor"))
+        << m.status();
+    set = co_await bogus.SetLen(3);
+    EXPECT_TRUE(Names(set, "ftruncate bogus to 3")) << set;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsRenameUnlinkMkdirRmdirSucceedAndFailByName) {
+  const std::string dir = FreshDir("ops");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    const std::string a = dir + "/a", b = dir + "/b", d = dir + "/d";
+    absl::Status w = co_await fs::WriteFile(a, "x");
+    if (!w.ok()) co_return w;
+    // Rename: moves; a missing source is NotFound naming both paths.
+    EXPECT_TRUE((co_await fs::Rename(a, b)).ok());
+    EXPECT_FALSE(std::filesystem::exists(a));
+    EXPECT_TRUE(std::filesystem::exists(b));
+    absl::Status r = co_await fs::Rename(a, b);
+    EXPECT_TRUE(absl::IsNotFound(r)) << r;
+    EXPECT_TRUE(Names(r, "rename " + a + " to " + b)) << r;
+
+    // Mkdir: creates with the mode; exists -> AlreadyExists; missing
+    // parent -> NotFound; parent a file -> FailedPrecondition.
+    EXPECT_TRUE((co_await fs::Mkdir(d, 0750)).ok());
+    EXPECT_TRUE(std::filesystem::is_directory(d));
+    absl::Status m = co_await fs::Mkdir(d);
+    EXPECT_TRUE(absl::IsAlreadyExists(m)) << m;
+    EXPECT_TRUE(Names(m, "mkdir " + d + ": File exists")) << m;
+    m = co_await fs::Mkdir(dir + "/no/such");
+    EXPECT_TRUE(absl::IsNotFound(m)) << m;
+    m = co_await fs::Mkdir(b + "/sub");
+    EXPECT_TRUE(absl::IsFailedPrecondition(m)) << m;
+    EXPECT_TRUE(Names(m, "mkdir " + b + "/sub")) << m;
+
+    // Rename of a directory over a non-empty directory fails.
+    Touch(d + "/inside");
+    EXPECT_TRUE((co_await fs::Mkdir(dir + "/e")).ok());
+    Touch(dir + "/e/x");
+    r = co_await fs::Rename(dir + "/e", d);
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(Names(r, "rename " + dir + "/e to " + d)) << r;
+
+    // Rmdir: non-empty -> FailedPrecondition; a file -> not a directory;
+    // missing -> NotFound; empty -> gone.
+    absl::Status rd = co_await fs::Rmdir(d);
+    EXPECT_TRUE(absl::IsFailedPrecondition(rd)) << rd;
+    EXPECT_TRUE(Names(rd, "rmdir " + d + ": Directory not empty")) << rd;
+    rd = co_await fs::Rmdir(b);
+    EXPECT_TRUE(absl::IsFailedPrecondition(rd)) << rd;
+    EXPECT_TRUE(Names(rd, "rmdir " + b + ": Not a directory")) << rd;
+    rd = co_await fs::Rmdir(dir + "/nope");
+    EXPECT_TRUE(absl::IsNotFound(rd)) << rd;
+
+    // Unlink: removes a file; missing -> NotFound; a directory fails.
+    EXPECT_TRUE((co_await fs::Unlink(d + "/inside")).ok());
+    EXPECT_TRUE((co_await fs::Rmdir(d)).ok());
+    EXPECT_FALSE(std::filesystem::exists(d));
+    absl::Status u = co_await fs::Unlink(d + "/inside");
+    EXPECT_TRUE(absl::IsNotFound(u)) << u;
+    EXPECT_TRUE(Names(u, "unlink " + d + "/inside: No such file")) << u;
+    u = co_await fs::Unlink(dir + "/e");
+    EXPECT_FALSE(u.ok());  // EISDIR on Linux, EPERM elsewhere
+    EXPECT_TRUE(Names(u, "unlink " + dir + "/e")) << u;
+    EXPECT_TRUE((co_await fs::Unlink(b)).ok());
+    EXPECT_FALSE(std::filesystem::exists(b));
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsCreateDirAllMakesParentsAndAcceptsExisting) {
+  const std::string dir = FreshDir("mkdirp");
+  Touch(dir + "/file");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    const std::string deep = dir + "/a/b//c/d/";
+    EXPECT_TRUE((co_await fs::CreateDirAll(deep)).ok());
+    EXPECT_TRUE(std::filesystem::is_directory(dir + "/a/b/c/d"));
+    // Again: every component exists as a directory, so it succeeds.
+    absl::Status again = co_await fs::CreateDirAll(dir + "/a/b/c/d");
+    EXPECT_TRUE(again.ok()) << again;
+    // A component that is a file: FailedPrecondition naming it.
+    absl::Status bad = co_await fs::CreateDirAll(dir + "/file/x/y");
+    EXPECT_TRUE(absl::IsFailedPrecondition(bad)) << bad;
+    EXPECT_TRUE(
+        Names(bad, "create_dir_all " + dir + "/file/x/y (at " + dir + "/file)"))
+        << bad;
+    bad = co_await fs::CreateDirAll(dir + "/file");
+    EXPECT_TRUE(absl::IsFailedPrecondition(bad)) << bad;
+    bad = co_await fs::CreateDirAll("");
+    EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsPermissionDeniedNamesThePath) {
+  if (::geteuid() == 0) {
+    GTEST_SKIP() << "running as root: root bypasses permission checks";
+  }
+  const std::string dir = FreshDir("perm");
+  const std::string locked = dir + "/locked";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0700), 0);
+  Touch(locked + "/f");
+  ASSERT_EQ(::chmod(locked.c_str(), 0500), 0);  // no write, so no create
+  Touch(dir + "/ro");
+  ASSERT_EQ(::chmod((dir + "/ro").c_str(), 0400), 0);
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::Status m = co_await fs::Mkdir(locked + "/d");
+    EXPECT_TRUE(absl::IsPermissionDenied(m)) << m;
+    EXPECT_TRUE(Names(m, "mkdir " + locked + "/d: Permission denied")) << m;
+    absl::Status u = co_await fs::Unlink(locked + "/f");
+    EXPECT_TRUE(absl::IsPermissionDenied(u)) << u;
+    absl::Status w = co_await fs::WriteFile(dir + "/ro", "x");
+    EXPECT_TRUE(absl::IsPermissionDenied(w)) << w;
+    EXPECT_TRUE(Names(w, "open " + dir + "/ro: Permission denied")) << w;
+    absl::Status t = co_await fs::Truncate(dir + "/ro", 0);
+    EXPECT_TRUE(absl::IsPermissionDenied(t)) << t;
+    absl::Status c = co_await fs::CreateDirAll(locked + "/x/y");
+    EXPECT_TRUE(absl::IsPermissionDenied(c)) << c;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+  ::chmod(locked.c_str(), 0700);
+}
+
+TEST_F(ConformanceTest, FsWriteFileReadFileRoundTripAMebibyte) {
+  const std::string dir = FreshDir("roundtrip");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    const std::string path = dir + "/big file \xC3\xA9\xE2\x82\xAC";
+    const std::string data = Pattern(1 << 20, 5);
+    absl::Status w = co_await fs::WriteFile(path, data);
+    if (!w.ok()) co_return w;
+    absl::StatusOr<std::string> back = co_await fs::ReadFile(path);
+    if (!back.ok()) co_return back.status();
+    EXPECT_EQ(back->size(), data.size());
+    EXPECT_TRUE(*back == data) << "the bytes read differ from those written";
+    // WriteFile truncates what was there.
+    w = co_await fs::WriteFile(path, "short");
+    if (!w.ok()) co_return w;
+    back = co_await fs::ReadFile(path);
+    if (!back.ok()) co_return back.status();
+    EXPECT_EQ(*back, "short");
+    // Truncate by path: cut, then zero-extended.
+    absl::Status t = co_await fs::Truncate(path, 2);
+    if (!t.ok()) co_return t;
+    back = co_await fs::ReadFile(path);
+    EXPECT_EQ(*back, "sh");
+    t = co_await fs::Truncate(path, 4);
+    if (!t.ok()) co_return t;
+    back = co_await fs::ReadFile(path);
+    EXPECT_EQ(*back, std::string("sh\0\0", 4));
+    // An empty file reads as "".
+    w = co_await fs::WriteFile(dir + "/empty", "");
+    if (!w.ok()) co_return w;
+    back = co_await fs::ReadFile(dir + "/empty");
+    if (!back.ok()) co_return back.status();
+    EXPECT_EQ(*back, "");
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsReadFileWriteFileTruncateErrorsNameThePath) {
+  const std::string dir = FreshDir("rwerr");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<std::string> r = co_await fs::ReadFile(dir + "/nope");
+    EXPECT_TRUE(absl::IsNotFound(r.status())) << r.status();
+    EXPECT_TRUE(Names(r.status(), "open " + dir + "/nope: No such file"))
+        << r.status();
+    r = co_await fs::ReadFile(dir);  // a directory: EISDIR from read
+    EXPECT_TRUE(absl::IsFailedPrecondition(r.status())) << r.status();
+    EXPECT_TRUE(Names(r.status(), "read " + dir + ": Is a directory"))
+        << r.status();
+    absl::Status w = co_await fs::WriteFile(dir + "/no/such", "x");
+    EXPECT_TRUE(absl::IsNotFound(w)) << w;
+    EXPECT_TRUE(Names(w, "open " + dir + "/no/such")) << w;
+    w = co_await fs::WriteFile(dir, "x");
+    EXPECT_TRUE(absl::IsFailedPrecondition(w)) << w;
+    absl::Status t = co_await fs::Truncate(dir + "/nope", 3);
+    EXPECT_TRUE(absl::IsNotFound(t)) << t;
+    EXPECT_TRUE(Names(t, "truncate " + dir + "/nope to 3")) << t;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsPathsWithSpacesAndUnicodeWork) {
+  const std::string dir = FreshDir("unicode");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    const std::string d = dir + "/r\xC3\xA9pertoire \xE6\x97\xA5\xE6\x9C\xAC";
+    const std::string f = d + "/f \xF0\x9F\x93\x81.txt";
+    if (absl::Status m = co_await fs::CreateDirAll(d); !m.ok()) co_return m;
+    if (absl::Status w = co_await fs::WriteFile(f, "hi"); !w.ok()) co_return w;
+    absl::StatusOr<fs::Metadata> m = co_await fs::Stat(f);
+    if (!m.ok()) co_return m.status();
+    EXPECT_EQ(m->size, 2u);
+    const std::string g = d + "/g \xC3\xBC";
+    if (absl::Status r = co_await fs::Rename(f, g); !r.ok()) co_return r;
+    absl::StatusOr<std::string> back = co_await fs::ReadFile(g);
+    if (!back.ok()) co_return back.status();
+    EXPECT_EQ(*back, "hi");
+    absl::Status u = co_await fs::Unlink(f);
+    EXPECT_TRUE(Names(u, "unlink " + f)) << u;  // the name, byte for byte
+    if (absl::Status r = co_await fs::Unlink(g); !r.ok()) co_return r;
+    co_return co_await fs::Rmdir(d);
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// A call whose pool job blocks (reading a FIFO nobody writes) is cancelled
+// by Timeout and by Abort: the caller gets DeadlineExceeded / Cancelled at
+// once, without waiting for the job. Closing our write end then lets the
+// stuck job see end-of-file and finish.
+TEST_F(ConformanceTest, FsCancelledReadFileReturnsWithoutWaitingForTheJob) {
+  const std::string dir = FreshDir("cancel");
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Held open for writing (O_RDWR does not block on a FIFO on Linux), so
+  // that the job's open returns and its read waits for data.
+  int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<std::string> r =
+        co_await Timeout(std::chrono::milliseconds(20), fs::ReadFile(fifo));
+    EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
+    JoinHandle<absl::StatusOr<std::string>> h = Spawn(fs::ReadFile(fifo));
+    h.Abort();
+    absl::StatusOr<std::string> aborted = co_await h;
+    EXPECT_TRUE(absl::IsCancelled(aborted.status())) << aborted.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+  ::close(writer);
+}
+
+// The number of open fds of this process.
+int OpenFds() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+// Reads `dir` to the end; every entry's name -> how often it was seen.
+Task<absl::StatusOr<std::map<std::string, int>>> ReadAll(fs::DirStream* dir) {
+  std::map<std::string, int> seen;
+  for (;;) {
+    absl::StatusOr<fs::DirEntry> e = co_await dir->Next();
+    if (absl::IsOutOfRange(e.status())) break;
+    if (!e.ok()) co_return e.status();
+    ++seen[e->name];
+  }
+  co_return seen;
+}
+
+TEST_F(ConformanceTest, FsReadDirOfAnEmptyDirectoryEndsAtOnce) {
+  const std::string dir = FreshDir("emptydir");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+    EXPECT_TRUE(absl::IsOutOfRange(e.status())) << e.status();
+    EXPECT_TRUE(Names(e.status(), "readdir " + dir)) << e.status();
+    e = co_await d->Next();  // and stays ended
+    EXPECT_TRUE(absl::IsOutOfRange(e.status())) << e.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsReadDirSeesEachOfAThousandEntriesOnceWithItsType) {
+  const std::string dir = FreshDir("bigdir");
+  for (int i = 0; i < 1000; ++i) Touch(dir + "/f" + std::to_string(i));
+  ASSERT_EQ(::mkdir((dir + "/sub").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("f0", (dir + "/ln").c_str()), 0);
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    std::map<std::string, int> seen;
+    std::map<std::string, fs::FileType> types;
+    for (;;) {
+      absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+      if (absl::IsOutOfRange(e.status())) break;
+      if (!e.ok()) co_return e.status();
+      ++seen[e->name];
+      types[e->name] = e->type;
+    }
+    EXPECT_EQ(seen.size(), 1002u);
+    EXPECT_EQ(seen.count("."), 0u);
+    EXPECT_EQ(seen.count(".."), 0u);
+    for (int i = 0; i < 1000; ++i) {
+      const std::string name = "f" + std::to_string(i);
+      EXPECT_EQ(seen[name], 1) << name;
+      EXPECT_EQ(types[name], fs::FileType::kRegular) << name;
+    }
+    EXPECT_EQ(seen["sub"], 1);
+    EXPECT_EQ(types["sub"], fs::FileType::kDirectory);
+    EXPECT_EQ(types["ln"], fs::FileType::kSymlink);
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST_F(ConformanceTest, FsReadDirErrorsNameThePath) {
+  const std::string dir = FreshDir("direrr");
+  Touch(dir + "/file");
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir + "/nope");
+    EXPECT_TRUE(absl::IsNotFound(d.status())) << d.status();
+    EXPECT_TRUE(Names(d.status(), "opendir " + dir + "/nope: No such file"))
+        << d.status();
+    d = co_await fs::ReadDir(dir + "/file");
+    EXPECT_TRUE(absl::IsFailedPrecondition(d.status())) << d.status();
+    EXPECT_TRUE(Names(d.status(), "opendir " + dir + "/file: Not a dir"))
+        << d.status();
+    fs::DirStream empty;
+    absl::StatusOr<fs::DirEntry> e = co_await empty.Next();
+    EXPECT_TRUE(absl::IsFailedPrecondition(e.status())) << e.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// Dropping a stream part-way closes its directory fd (none leaks), and the
+// fd is closed as soon as the end is reached, before the stream goes.
+TEST_F(ConformanceTest, FsReadDirDroppedMidWayClosesItsFd) {
+  const std::string dir = FreshDir("dropdir");
+  for (int i = 0; i < 600; ++i) Touch(dir + "/f" + std::to_string(i));
+  const int before = OpenFds();
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    {
+      absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+      if (!d.ok()) co_return d.status();
+      EXPECT_EQ(OpenFds(), before + 1);
+      for (int i = 0; i < 10; ++i) {
+        absl::StatusOr<fs::DirEntry> e = co_await d->Next();
+        if (!e.ok()) co_return e.status();
+      }
+    }
+    EXPECT_EQ(OpenFds(), before);
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    absl::StatusOr<std::map<std::string, int>> all = co_await ReadAll(&*d);
+    if (!all.ok()) co_return all.status();
+    EXPECT_EQ(all->size(), 600u);
+    EXPECT_EQ(OpenFds(), before);  // closed at the end
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(OpenFds(), before);
+}
+
+// Polls `inner` once: its output if it was ready, else nothing — and the
+// future is then dropped by the caller, mid-flight.
+template <class F>
+struct PollOnce {
+  F inner;
+  polyio::Poll<std::optional<FutureOutput<F>>> Poll(Context& cx) {
+    auto r = inner.Poll(cx);
+    if (r.pending()) return std::optional<FutureOutput<F>>();
+    return std::optional<FutureOutput<F>>(std::move(r.value()));
+  }
+};
+
+// Each Next is first polled once and dropped if it was pending (its batch
+// then on a pool thread), then retried under a zero Timeout, then plain:
+// each entry still comes exactly once.
+TEST_F(ConformanceTest, FsReadDirCancelledNextLosesNoEntry) {
+  const std::string dir = FreshDir("canceldir");
+  for (int i = 0; i < 700; ++i) Touch(dir + "/f" + std::to_string(i));
+  int dropped = 0;
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+    if (!d.ok()) co_return d.status();
+    std::map<std::string, int> seen;
+    for (;;) {
+      std::optional<absl::StatusOr<fs::DirEntry>> once =
+          co_await PollOnce<fs::DirStream::NextFuture>{d->Next()};
+      absl::StatusOr<fs::DirEntry> e = absl::UnknownError("unset");
+      if (once.has_value()) {
+        e = std::move(*once);
+      } else {
+        ++dropped;
+        e = co_await Timeout(Duration::zero(), d->Next());
+        if (absl::IsDeadlineExceeded(e.status())) e = co_await d->Next();
+      }
+      if (absl::IsOutOfRange(e.status())) break;
+      if (!e.ok()) co_return e.status();
+      ++seen[e->name];
+    }
+    EXPECT_EQ(seen.size(), 700u);
+    for (const auto& [name, n] : seen) EXPECT_EQ(n, 1) << name;
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+  if (dropped == 0) {
+    // Seen on poll's multi-thread runtime: every batch was ready at its
+    // first poll, so nothing was dropped in flight and the case is moot.
+    GTEST_SKIP() << "no Next was pending at its first poll: nothing dropped";
+  }
+}
+
+// Abort of a task blocked in Next: the task ends; the stream it owned is
+// dropped with its batch job, and no fd is left once the job returns.
+TEST_F(ConformanceTest, FsReadDirAbortedTaskEnds) {
+  const std::string dir = FreshDir("abortdir");
+  for (int i = 0; i < 50; ++i) Touch(dir + "/f" + std::to_string(i));
+  absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
+    JoinHandle<absl::StatusOr<size_t>> h =
+        Spawn([](std::string dir) -> Task<absl::StatusOr<size_t>> {
+          absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
+          if (!d.ok()) co_return d.status();
+          absl::StatusOr<std::map<std::string, int>> all =
+              co_await ReadAll(&*d);
+          if (!all.ok()) co_return all.status();
+          co_return all->size();
+        }(dir));
+    h.Abort();
+    absl::StatusOr<size_t> r = co_await h;
+    // Aborted before the end, or (it lost the race) the full count.
+    EXPECT_TRUE(absl::IsCancelled(r.status()) || (r.ok() && *r == 50u))
+        << r.status();
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+}  // namespace
+}  // namespace polyio::testing
