@@ -17,8 +17,9 @@
 // then (the task was aborted, a Timeout expired, the read lost a WhenAny,
 // the future was dropped), the read gives its bytes to the handle and the
 // next read of the stream returns them first; an accepted connection whose
-// Accept was cancelled likewise waits here for the next Accept. This is
-// what makes Read and Accept cancel-safe on every backend
+// Accept was cancelled likewise waits here for the next Accept, and a
+// datagram whose receive was cancelled (UdpSocket) for the next receive.
+// This is what makes Read, Accept and RecvFrom cancel-safe on every backend
 // (docs/cancellation.md).
 //
 // Operation slots. The owner's contract allows one read and one write
@@ -40,10 +41,13 @@
 #ifndef POLYIO_RUNTIME_IO_FD_HANDLE_H_
 #define POLYIO_RUNTIME_IO_FD_HANDLE_H_
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,6 +98,24 @@ class FdHandle {
   void KeepFd(UniqueFd fd) { kept_fds_.push_back(std::move(fd)); }
   UniqueFd TakeKeptFd();
 
+  // A datagram a receive took from the kernel after its caller stopped
+  // waiting: its bytes (as far as the buffer held them), ancillary data,
+  // sender and recvmsg's msg_flags (MSG_TRUNC, MSG_CTRUNC).
+  struct KeptDatagram {
+    std::string data;
+    std::string control;
+    sockaddr_storage from;
+    socklen_t from_len = 0;
+    int msg_flags = 0;
+  };
+  bool has_kept_datagram() const { return !kept_datagrams_.empty(); }
+  void KeepDatagram(KeptDatagram d) { kept_datagrams_.push_back(std::move(d)); }
+  KeptDatagram TakeKeptDatagram() {
+    KeptDatagram d = std::move(kept_datagrams_.front());
+    kept_datagrams_.erase(kept_datagrams_.begin());
+    return d;
+  }
+
   const char* owner() const { return owner_; }
 
   enum class Direction : uint8_t { kRead, kWrite };
@@ -129,6 +151,11 @@ class FdHandle {
   std::string kept_;
   size_t kept_begin_ = 0;  // kept_[kept_begin_..] is still to be read
   std::vector<UniqueFd> kept_fds_;
+  // A vector, not a deque: every TCP stream has an FdHandle too, and an
+  // empty vector allocates nothing (libstdc++'s deque allocates when
+  // constructed). Kept datagrams are rare and few, so the front erase is
+  // cheap.
+  std::vector<KeptDatagram> kept_datagrams_;
   Slot read_;
   Slot write_;
 };
