@@ -103,9 +103,11 @@ Poll<absl::StatusOr<UdpDatagram>> UdpRecvFuture::FromKept(Context& cx) {
   }
   FdHandle::KeptDatagram kept = handle_->TakeKeptDatagram();
   const size_t n = std::min(kept.data.size(), buf_.size());
-  std::memcpy(buf_.data(), kept.data.data(), n);
+  // Empty spans (no control buffer, a zero-length buffer) may have a null
+  // data(), which memcpy may not be given even for 0 bytes.
+  if (n > 0) std::memcpy(buf_.data(), kept.data.data(), n);
   const size_t c = std::min(kept.control.size(), control_.size());
-  std::memcpy(control_.data(), kept.control.data(), c);
+  if (c > 0) std::memcpy(control_.data(), kept.control.data(), c);
   int flags = kept.msg_flags;
   if (n < kept.data.size()) flags |= MSG_TRUNC;
   if (c < kept.control.size()) flags |= MSG_CTRUNC;
