@@ -64,8 +64,11 @@ UdpDatagram FromParts(size_t bytes, const sockaddr_storage& from,
 UdpRecvFuture::~UdpRecvFuture() {
   if (io_ == nullptr) return;
   int32_t res = io_->Abandon();
-  Release();
+  // Keep before giving the slot back (as TcpStream's ReadFuture does): a
+  // receive that claims the slot next must find the datagram already kept,
+  // or it would overtake it.
   if (res >= 0) Keep(res);
+  Release();
 }
 
 void UdpRecvFuture::Release() {
