@@ -20,6 +20,7 @@
 #include "runtime/net/tcp_split.h"            // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
 #include "runtime/net/udp_socket.h"           // IWYU pragma: export
+#include "runtime/pipe/pipe.h"                // IWYU pragma: export
 #include "runtime/process/command.h"          // IWYU pragma: export
 #include "runtime/runtime.h"                  // IWYU pragma: export
 #include "runtime/signal/signal.h"            // IWYU pragma: export

@@ -20,7 +20,7 @@ absl::Status MovedFrom(const char* op) {
 }
 
 // Everything `reader` gives until end of data ("" without a reader).
-Task<absl::StatusOr<std::string>> ReadToEnd(internal::PipeReader* reader) {
+Task<absl::StatusOr<std::string>> ReadToEnd(PipeReader* reader) {
   std::string all;
   if (reader == nullptr) co_return all;
   std::vector<char> buf(64 * 1024);

@@ -57,8 +57,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/io/io_future.h"
+#include "runtime/pipe/pipe.h"
 #include "runtime/process/exit_status.h"
-#include "runtime/process/pipe_io.h"
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
 #include "runtime/task/task.h"
@@ -71,12 +71,10 @@ namespace internal {
 class ChildState;
 }  // namespace internal
 
-// The parent's ends of the child's pipes. For now polyio's private pipe
-// types (runtime/process/pipe_io.h); they become the descriptors branch's
-// Pipe once it is on main, with the same Read/Write/WriteAll/Close.
-using ChildStdin = internal::PipeWriter;
-using ChildStdout = internal::PipeReader;
-using ChildStderr = internal::PipeReader;
+// The parent's ends of the child's pipes (runtime/pipe/pipe.h).
+using ChildStdin = PipeWriter;
+using ChildStdout = PipeReader;
+using ChildStderr = PipeReader;
 
 // What Command::Output and Child::WaitWithOutput collect.
 struct ProcessOutput {

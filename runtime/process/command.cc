@@ -10,12 +10,14 @@ Child Command::MakeChild(internal::Spawned&& spawned) {
   std::optional<ChildStdin> in;
   std::optional<ChildStdout> out;
   std::optional<ChildStderr> err;
-  if (spawned.pipes[0]) in.emplace(std::move(spawned.pipes[0]), "child stdin");
+  if (spawned.pipes[0]) {
+    in = PipeWriter::AdoptPipeEnd(std::move(spawned.pipes[0]), "child stdin");
+  }
   if (spawned.pipes[1]) {
-    out.emplace(std::move(spawned.pipes[1]), "child stdout");
+    out = PipeReader::AdoptPipeEnd(std::move(spawned.pipes[1]), "child stdout");
   }
   if (spawned.pipes[2]) {
-    err.emplace(std::move(spawned.pipes[2]), "child stderr");
+    err = PipeReader::AdoptPipeEnd(std::move(spawned.pipes[2]), "child stderr");
   }
   return Child(std::move(spawned.state), std::move(in), std::move(out),
                std::move(err));

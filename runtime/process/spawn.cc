@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/process/pipe_io.h"
+#include "runtime/pipe/pipe.h"
 #include "runtime/signal/signal.h"
 
 extern char** environ;

@@ -1,9 +1,9 @@
-// A PRIVATE STAND-IN, TO BE REPLACED BY `Pipe` (see pipe_io.h).
-#include "runtime/process/pipe_io.h"
+#include "runtime/pipe/pipe.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +13,7 @@
 #include "backends/operation.h"
 #include "platform/socket.h"
 
-namespace polyio::internal {
+namespace polyio {
 namespace {
 
 absl::Status Closed(const FdHandle* handle, const char* op) {
@@ -67,7 +67,65 @@ ssize_t WriteWithoutSigpipe(int fd, const void* buf, size_t len) {
   return n;
 }
 
+// Which way an adopted descriptor goes.
+enum class Direction : uint8_t { kRead, kWrite };
+
+// Whether `fd` may become a PipeReader/PipeWriter (pipe.h says which kinds
+// and why); an InvalidArgument naming `call` if not.
+absl::Status CheckAdoptable(int fd, Direction dir, const char* call) {
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(call, ": fd ", fd, " is not a descriptor"));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat(call, " fd ", fd));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat(call, " fd ", fd));
+  }
+  const int mode = flags & O_ACCMODE;
+  if (dir == Direction::kRead ? mode == O_WRONLY : mode == O_RDONLY) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        call, " fd ", fd, ": opened ",
+        mode == O_WRONLY ? "write-only" : "read-only", ", not for ",
+        dir == Direction::kRead ? "reading" : "writing"));
+  }
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return absl::OkStatus();
+  if (::isatty(fd)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        call, " fd ", fd,
+        ": a terminal (making it non-blocking would change it for the "
+        "shell too); use SpawnBlocking for terminal I/O"));
+  }
+  if (dir == Direction::kWrite &&
+      (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+    return absl::OkStatus();  // writes complete at once
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(call, " fd ", fd, ": not a pipe, FIFO or socket",
+                   S_ISREG(st.st_mode) ? " (a regular file: read it with File)"
+                   : S_ISDIR(st.st_mode) ? " (a directory)"
+                                         : ""));
+}
+
+// Adopts `fd` once CheckAdoptable has passed.
+RefPtr<FdHandle> Adopt(UniqueFd fd, const char* owner) {
+  MakeNonBlocking(fd.get()).IgnoreError();
+  return FdHandle::Make(std::move(fd), nullptr, owner);
+}
+
+// A close-on-exec copy of stdio fd `fd`.
+absl::StatusOr<UniqueFd> CopyOfStdio(int fd, const char* call) {
+  UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!copy) return absl::ErrnoToStatus(errno, absl::StrCat(call, " fd ", fd));
+  return copy;
+}
+
 }  // namespace
+
+namespace internal {
 
 absl::Status MakePipe(UniqueFd (&ends)[2]) {
   int p[2];
@@ -89,6 +147,8 @@ absl::Status MakePipe(UniqueFd (&ends)[2]) {
   ends[1].Reset(p[1]);
   return absl::OkStatus();
 }
+
+}  // namespace internal
 
 PipeReadFuture::PipeReadFuture(RefPtr<FdHandle> handle, absl::Span<char> buf)
     : handle_(std::move(handle)), buf_(buf) {
@@ -180,9 +240,24 @@ Poll<absl::StatusOr<size_t>> PipeWriteFuture::Poll(Context& cx) {
   }
 }
 
-PipeReader::PipeReader(UniqueFd fd, const char* owner) {
-  MakeNonBlocking(fd.get()).IgnoreError();
-  handle_ = FdHandle::Make(std::move(fd), nullptr, owner);
+absl::StatusOr<PipeReader> PipeReader::FromFd(UniqueFd&& fd) {
+  absl::Status ok =
+      CheckAdoptable(fd.get(), Direction::kRead, "PipeReader::FromFd");
+  if (!ok.ok()) return ok;
+  return PipeReader(Adopt(std::move(fd), "pipe"));
+}
+
+absl::StatusOr<PipeReader> PipeReader::Stdin() {
+  absl::StatusOr<UniqueFd> copy = CopyOfStdio(0, "PipeReader::Stdin");
+  if (!copy.ok()) return copy.status();
+  absl::Status ok =
+      CheckAdoptable(copy->get(), Direction::kRead, "PipeReader::Stdin");
+  if (!ok.ok()) return ok;
+  return PipeReader(Adopt(std::move(*copy), "stdin"));
+}
+
+PipeReader PipeReader::AdoptPipeEnd(UniqueFd fd, const char* owner) {
+  return PipeReader(Adopt(std::move(fd), owner));
 }
 
 PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
@@ -198,9 +273,36 @@ absl::Status PipeReader::Close() {
   return handle_->Close();
 }
 
-PipeWriter::PipeWriter(UniqueFd fd, const char* owner) {
-  MakeNonBlocking(fd.get()).IgnoreError();
-  handle_ = FdHandle::Make(std::move(fd), nullptr, owner);
+absl::StatusOr<PipeWriter> PipeWriter::FromFd(UniqueFd&& fd) {
+  absl::Status ok =
+      CheckAdoptable(fd.get(), Direction::kWrite, "PipeWriter::FromFd");
+  if (!ok.ok()) return ok;
+  return PipeWriter(Adopt(std::move(fd), "pipe"));
+}
+
+namespace {
+
+absl::StatusOr<PipeWriter> StdioWriter(int fd, const char* call,
+                                       const char* owner) {
+  absl::StatusOr<UniqueFd> copy = CopyOfStdio(fd, call);
+  if (!copy.ok()) return copy.status();
+  absl::Status ok = CheckAdoptable(copy->get(), Direction::kWrite, call);
+  if (!ok.ok()) return ok;
+  return PipeWriter::AdoptPipeEnd(std::move(*copy), owner);
+}
+
+}  // namespace
+
+absl::StatusOr<PipeWriter> PipeWriter::Stdout() {
+  return StdioWriter(1, "PipeWriter::Stdout", "stdout");
+}
+
+absl::StatusOr<PipeWriter> PipeWriter::Stderr() {
+  return StdioWriter(2, "PipeWriter::Stderr", "stderr");
+}
+
+PipeWriter PipeWriter::AdoptPipeEnd(UniqueFd fd, const char* owner) {
+  return PipeWriter(Adopt(std::move(fd), owner));
 }
 
 PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept {
@@ -241,4 +343,12 @@ Task<absl::Status> PipeWriter::WriteAll(absl::Span<const char> buf) {
   return WriteAllTo(handle_, buf);
 }
 
-}  // namespace polyio::internal
+absl::StatusOr<Pipe> Pipe::Open() {
+  UniqueFd ends[2];
+  absl::Status made = internal::MakePipe(ends);
+  if (!made.ok()) return made;
+  return Pipe{PipeWriter::AdoptPipeEnd(std::move(ends[1]), "pipe"),
+              PipeReader::AdoptPipeEnd(std::move(ends[0]), "pipe")};
+}
+
+}  // namespace polyio
