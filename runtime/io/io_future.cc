@@ -47,7 +47,15 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
     cancel_requested_ = true;
     Operation* op = &op_;
     Driver* driver = driver_;
-    driver->RunOnDriverThread([driver, op] { driver->backend().Cancel(op); });
+    driver->RunOnDriverThread([driver, op] {
+      // The submission may still be in the driver's mailbox: sent from
+      // another worker, and this poll runs on the driver's own thread before
+      // it was served. A cancel now would find nothing, and the operation
+      // would park uncancelled once served (a task aborted in a receive
+      // that never came hung so). Serve the mailbox first.
+      driver->ServeRequests();
+      driver->backend().Cancel(op);
+    });
   }
   waker_.Register(cx.waker());
   if (!in_flight_.load(std::memory_order_acquire)) return op_.res;

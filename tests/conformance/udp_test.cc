@@ -426,12 +426,6 @@ Task<absl::Status> CancelThenReceive() {
 }
 
 TEST_F(ConformanceTest, UdpCancelledRecvFromThenReceiveNormally) {
-  // KNOWN BUG (2026-12-02): this case hangs on the multi-thread runtime on
-  // every backend (found at the deadline, not yet diagnosed). Skipped there
-  // so that the rest of the suite runs; it must be fixed, not left skipped.
-  if (MultiThread()) {
-    GTEST_SKIP() << "known hang on the multi-thread runtime (see comment)";
-  }
   absl::Status s = rt().BlockOn(CancelThenReceive());
   EXPECT_TRUE(s.ok()) << s;
 }
