@@ -28,6 +28,7 @@
 #include "runtime/task/join_handle.h"         // IWYU pragma: export
 #include "runtime/task/task.h"                // IWYU pragma: export
 #include "runtime/time/interval.h"            // IWYU pragma: export
+#include "runtime/time/pause.h"               // IWYU pragma: export
 #include "runtime/time/sleep.h"               // IWYU pragma: export
 #include "runtime/time/timeout.h"             // IWYU pragma: export
 

@@ -74,8 +74,11 @@ void Runtime::RunUntilIdleOr(Instant deadline) {
     wake.Cancel();
     return;
   }
-  // The workers run the tasks; this thread only watches them.
-  while (Unfinished() > 0 && Now() < deadline) {
+  // The workers run the tasks; this thread only watches them, on the OS
+  // clock: while time is paused (runtime/time/pause.h) the workers' clock
+  // moves only to their own timers, and this deadline is none of them.
+  const Instant real_deadline = RealNow() + (deadline - Now());
+  while (Unfinished() > 0 && RealNow() < real_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }

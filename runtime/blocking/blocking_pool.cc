@@ -115,7 +115,7 @@ BlockingJob* BlockingPoolShared::TakeQueue() {
 
 bool BlockingPoolShared::WaitForWork() {
   ++idle;
-  const Instant deadline = Now() + options.idle_timeout;
+  const Instant deadline = RealNow() + options.idle_timeout;
   bool timed_out = false;
   CvLock lock(&mu);
   for (;;) {
@@ -191,7 +191,7 @@ BlockingPool::~BlockingPool() {
   // they hold their own reference to `s`.
   MutexLock lock(&s.mu);
   internal::CvLock cv_lock(&s.mu);
-  const Instant deadline = Now() + s.options.shutdown_timeout;
+  const Instant deadline = RealNow() + s.options.shutdown_timeout;
   while (s.alive > 0) {
     if (s.cv.wait_until(cv_lock, deadline) == std::cv_status::timeout) break;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "runtime/driver/paused_time.h"
 #include "runtime/task/task_header.h"
 
 namespace polyio {
@@ -30,7 +31,9 @@ Driver::Driver(std::unique_ptr<Backend> backend)
       local_scheduler_(new LocalScheduler(&WakeBackend, backend_.get())),
       scheduler_(local_scheduler_),
       requests_(&WakeBackend, backend_.get()),
-      anchor_(new DriverAnchor(this)) {}
+      anchor_(new DriverAnchor(this)) {
+  internal::Join(this, backend_.get(), &owner_);
+}
 
 Driver::~Driver() {
   Enter scope(this);
@@ -46,6 +49,7 @@ Driver::~Driver() {
   RunQueue late = requests_.Close();
   while (Runnable* r = late.Pop()) r->run(r);
   local_scheduler_->Unref();
+  internal::Leave(this);
   // Last: sockets closed by the frames destroyed above still reach it.
   anchor_->Orphan();
   anchor_->Unref();
@@ -132,18 +136,35 @@ void Driver::Turn(bool may_block) {
     timers_.Advance(now);
   }
   int64_t timeout_ns = 0;
+  std::optional<Instant> next;
   // Timers that just fired, or requests just served, may have queued tasks
   // for this thread: then only look, do not sleep.
   if (may_block && !local_scheduler_->HasWork() && !scheduler_->HasWorkHere()) {
     // Set only when a timer is linked, and then `now` was read above.
-    std::optional<Instant> next = timers_.NextWake();
+    next = timers_.NextWake();
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
   }
-  backend_->Wait(timeout_ns);
+  if (timeout_ns != 0 && TimePaused()) {
+    WaitWhilePaused(next);
+  } else {
+    backend_->Wait(timeout_ns);
+  }
   if (timeout_ns != 0 && !timers_.empty()) timers_.Advance(Now());
   // Last, so that a caller looping on a condition (BlockOn, Run) sees the
   // effect of the work before it decides to block again.
   local_scheduler_->RunReady(kMaxRunsPerTurn);
+}
+
+void Driver::WaitWhilePaused(std::optional<Instant> next) {
+  // What is ready now runs before time may move.
+  backend_->Wait(0);
+  if (local_scheduler_->HasWork() || scheduler_->HasWorkHere() ||
+      requests_.pending()) {
+    return;
+  }
+  if (internal::GoIdle(this, next)) return;
+  backend_->Wait(-1);  // woken by I/O, a request, or time moving
+  internal::Busy(this);
 }
 
 void Driver::CancelAndWait(Operation* op, const std::atomic<bool>* in_flight) {

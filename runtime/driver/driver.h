@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -114,6 +115,10 @@ class Driver {
   void DrainOperations();
 
  private:
+  // Turn's wait while time is paused (paused_time.h): `next` is the
+  // earliest timer, if any.
+  void WaitWhilePaused(std::optional<Instant> next);
+
   struct Request : Runnable {
     Request() : Runnable(&Run, &Run) {}
     static void Run(Runnable* r);
