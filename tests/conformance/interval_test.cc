@@ -9,7 +9,6 @@
 // the real clock a loaded machine made a tick a period late now and then,
 // and the behaviour under test then (rightly) changed the schedule.
 #include <chrono>
-#include <thread>
 #include <vector>
 
 #include "tests/conformance/fixture.h"
