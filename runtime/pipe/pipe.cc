@@ -117,10 +117,15 @@ RefPtr<FdHandle> Adopt(UniqueFd fd, const char* owner) {
 }
 
 // A close-on-exec copy of stdio fd `fd`.
-absl::StatusOr<UniqueFd> CopyOfStdio(int fd, const char* call) {
+// Adopts a close-on-exec copy of stdio fd `fd`, once CheckAdoptable passes.
+absl::StatusOr<RefPtr<FdHandle>> AdoptStdio(int fd, Direction dir,
+                                            const char* call,
+                                            const char* owner) {
   UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
   if (!copy) return absl::ErrnoToStatus(errno, absl::StrCat(call, " fd ", fd));
-  return copy;
+  absl::Status ok = CheckAdoptable(copy.get(), dir, call);
+  if (!ok.ok()) return ok;
+  return Adopt(std::move(copy), owner);
 }
 
 }  // namespace
@@ -248,12 +253,10 @@ absl::StatusOr<PipeReader> PipeReader::FromFd(UniqueFd&& fd) {
 }
 
 absl::StatusOr<PipeReader> PipeReader::Stdin() {
-  absl::StatusOr<UniqueFd> copy = CopyOfStdio(0, "PipeReader::Stdin");
-  if (!copy.ok()) return copy.status();
-  absl::Status ok =
-      CheckAdoptable(copy->get(), Direction::kRead, "PipeReader::Stdin");
-  if (!ok.ok()) return ok;
-  return PipeReader(Adopt(std::move(*copy), "stdin"));
+  absl::StatusOr<RefPtr<FdHandle>> handle =
+      AdoptStdio(0, Direction::kRead, "PipeReader::Stdin", "stdin");
+  if (!handle.ok()) return handle.status();
+  return PipeReader(std::move(*handle));
 }
 
 PipeReader PipeReader::AdoptPipeEnd(UniqueFd fd, const char* owner) {
@@ -280,25 +283,18 @@ absl::StatusOr<PipeWriter> PipeWriter::FromFd(UniqueFd&& fd) {
   return PipeWriter(Adopt(std::move(fd), "pipe"));
 }
 
-namespace {
-
-absl::StatusOr<PipeWriter> StdioWriter(int fd, const char* call,
-                                       const char* owner) {
-  absl::StatusOr<UniqueFd> copy = CopyOfStdio(fd, call);
-  if (!copy.ok()) return copy.status();
-  absl::Status ok = CheckAdoptable(copy->get(), Direction::kWrite, call);
-  if (!ok.ok()) return ok;
-  return PipeWriter::AdoptPipeEnd(std::move(*copy), owner);
-}
-
-}  // namespace
-
 absl::StatusOr<PipeWriter> PipeWriter::Stdout() {
-  return StdioWriter(1, "PipeWriter::Stdout", "stdout");
+  absl::StatusOr<RefPtr<FdHandle>> handle =
+      AdoptStdio(1, Direction::kWrite, "PipeWriter::Stdout", "stdout");
+  if (!handle.ok()) return handle.status();
+  return PipeWriter(std::move(*handle));
 }
 
 absl::StatusOr<PipeWriter> PipeWriter::Stderr() {
-  return StdioWriter(2, "PipeWriter::Stderr", "stderr");
+  absl::StatusOr<RefPtr<FdHandle>> handle =
+      AdoptStdio(2, Direction::kWrite, "PipeWriter::Stderr", "stderr");
+  if (!handle.ok()) return handle.status();
+  return PipeWriter(std::move(*handle));
 }
 
 PipeWriter PipeWriter::AdoptPipeEnd(UniqueFd fd, const char* owner) {
