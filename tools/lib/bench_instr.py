@@ -40,12 +40,28 @@ dump itself costs the server: a wake-up, the same in every interval). So
 the server's whole work for one connection: the wake-up, accept, spawning
 or registering whatever serves it, the wait for data, end of file, close.
 
+System calls per message (when strace is installed): each workload runs
+twice more, without valgrind, under `strace -f -c` (the server process
+only, every thread), once to the small and once to the big message count,
+each run ending with the server idle; strace's per-call counts then give
+
+    system calls/message = (S_big - S_small) / (M_big - M_small)
+
+in all, per call (recvfrom, sendto, epoll_wait, io_uring_enter, ...) and
+for the calls that failed (a recv answered EAGAIN is one). The server is
+killed at the end of each run (strace then writes its summary), so stopping
+costs nothing either. Issue 12 asks the readiness backends for their raw
+loop's figure + 0.05: no speculative call the readiness state already says
+will fail.
+
 Writes OUT_DIR/instr-<row>.json (Google Benchmark's JSON layout, so that
 bench_report.py table/compare read it like the other results; the figures
-are "instructions_per_message" of each BM_EchoInstr/conns:C/size:S entry
-and "instructions_per_connection" of BM_ConnInstr/conns:N) and keeps
+are "instructions_per_message" of each BM_EchoInstr/conns:C/size:S entry,
+with "syscalls_per_message", "failed_syscalls_per_message" and
+"syscalls_per_message_by_call" beside it when strace ran, and "instructions_per_connection" of BM_ConnInstr/conns:N) and keeps
 callgrind's output files in OUT_DIR/callgrind/ (read them with
-callgrind_annotate). A row whose server
+callgrind_annotate) and strace's summaries in OUT_DIR/strace/. A row whose
+server
 cannot run here (exit 3, as echo_bench) or does not run under valgrind is
 written to OUT_DIR/status.txt as skipped, with the reason.
 """
@@ -55,6 +71,8 @@ import json
 import os
 import re
 import select
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -135,7 +153,7 @@ def total_ir(path):
     raise RuntimeError(f"{path}: no totals line")
 
 
-def listening_port(proc, err_file):
+def listening_port(proc, err_file, pid=None):
     """The TCP port proc listens on, read from /proc.
 
     Not from the server's "port" line: under valgrind 3.19 a thread blocked
@@ -148,7 +166,8 @@ def listening_port(proc, err_file):
             raise Skip(f"does not run under valgrind (exit {proc.returncode})"
                        f": {last_line(err_file)}")
         inodes = set()
-        fd_dir = f"/proc/{proc.pid}/fd"
+        pid = pid or proc.pid
+        fd_dir = f"/proc/{pid}/fd"
         try:
             for fd in os.listdir(fd_dir):
                 try:
@@ -158,7 +177,7 @@ def listening_port(proc, err_file):
                 m = re.match(r"socket:\[(\d+)\]", link)
                 if m:
                     inodes.add(m.group(1))
-            with open(f"/proc/{proc.pid}/net/tcp") as f:
+            with open(f"/proc/{pid}/net/tcp") as f:
                 next(f)
                 for line in f:
                     fields = line.split()
@@ -244,6 +263,117 @@ def measure_once(server, load, conns, size, counts, out_file, err_file):
                 load_proc.wait()
 
 
+STRACE = ["strace", "-f", "-c", "-U", "name,calls,errors"]
+
+
+def strace_summary(path):
+    """{call: (calls, errors)} from the table `strace -c -U
+    name,calls,errors` writes."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if (len(fields) < 2 or not fields[1].isdigit()
+                    or fields[0] == "total"):
+                continue
+            errors = int(fields[2]) if len(fields) > 2 else 0
+            counts[fields[0]] = (int(fields[1]), errors)
+    if not counts:
+        raise RuntimeError(f"{path}: no strace summary")
+    return counts
+
+
+def traced_child(tracer, server, timeout=30):
+    """The pid of the program strace started, once it runs `server` (strace
+    forks short-lived children of its own first, to probe ptrace)."""
+    deadline = time.monotonic() + timeout
+    path = f"/proc/{tracer.pid}/task/{tracer.pid}/children"
+    while time.monotonic() < deadline:
+        if tracer.poll() is not None:
+            raise RuntimeError(f"strace exited ({tracer.returncode})")
+        try:
+            with open(path) as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            children = []
+        for child in children:
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode()
+            except OSError:
+                continue
+            if argv0 == server:
+                return child
+        time.sleep(0.01)
+    raise RuntimeError("strace: the server did not start")
+
+
+def syscalls_once(server, load, conns, size, count, out_file, err_file):
+    """One server process under strace, echoing `count` messages in
+    lockstep rounds: ({call: (calls, errors)}, messages echoed)."""
+    with open(err_file, "w") as err:
+        tracer = subprocess.Popen(STRACE + ["-o", out_file, server],
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=err)
+    load_proc = None
+    child = None
+    try:
+        child = traced_child(tracer, server)
+        port = listening_port(tracer, err_file, pid=child)
+        load_proc = subprocess.Popen(
+            [load, str(port), str(conns), str(size), str(count)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        line = read_line(load_proc, "instr_load", RUN_TIMEOUT_S)
+        if line is None:
+            load_proc.wait()
+            raise RuntimeError("instr_load failed: " +
+                               load_proc.stderr.read().decode().strip())
+        echoed = int(line.split()[1])
+    finally:
+        # Killed with the server idle: strace writes its summary once the
+        # last traced thread is gone.
+        if child is not None:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            tracer.kill()
+        tracer.wait(timeout=60)
+        if load_proc is not None:
+            load_proc.stdin.close()
+            try:
+                load_proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                load_proc.kill()
+                load_proc.wait()
+    return strace_summary(out_file), echoed
+
+
+def measure_syscalls(row, server, load, conns, size, small, big, out_dir):
+    """System calls per message of one row and workload: the fields added
+    to its BM_EchoInstr entry."""
+    st = os.path.join(out_dir, "strace")
+    os.makedirs(st, exist_ok=True)
+    stem = os.path.join(st, f"{row}.c{conns}.s{size}")
+    (c1, m1), (c2, m2) = (
+        syscalls_once(server, load, conns, size, n, f"{stem}.n{n}.txt",
+                      f"{stem}.n{n}.err") for n in (small, big))
+    per_call, failed = {}, 0.0
+    for name in set(c1) | set(c2):
+        calls = (c2.get(name, (0, 0))[0] - c1.get(name, (0, 0))[0]) / (m2 - m1)
+        errors = (c2.get(name, (0, 0))[1] - c1.get(name, (0, 0))[1]) / (m2 - m1)
+        failed += errors
+        if abs(calls) >= 0.005:
+            per_call[name] = round(calls, 4)
+    return {"syscalls_per_message": round(sum(per_call.values()), 4),
+            "failed_syscalls_per_message": round(failed, 4),
+            "syscalls_per_message_by_call": dict(
+                sorted(per_call.items(), key=lambda kv: -kv[1])),
+            "syscall_messages": [m1, m2]}
+
+
 def measure_conns_once(server, connect, warmup, count, out_file, err_file):
     """One server process under callgrind, driven by instr_connect:
     (instructions for `count` connections, for an idle interval after them,
@@ -288,6 +418,72 @@ def measure_conns_once(server, connect, warmup, count, out_file, err_file):
                 client.wait()
 
 
+RSS_CONNS = 1000  # idle connections for the RSS figure
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status: no VmRSS")
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_settled(pid, fds, timeout=60):
+    """Waits until `pid` holds at least `fds` descriptors and its RSS has
+    stopped moving."""
+    deadline = time.monotonic() + timeout
+    while open_fds(pid) < fds:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server holds {open_fds(pid)} fds, not {fds}")
+        time.sleep(0.02)
+    last = -1
+    while True:
+        rss = vm_rss_kib(pid)
+        if rss == last or time.monotonic() > deadline:
+            return rss
+        last = rss
+        time.sleep(0.2)
+
+
+def measure_rss(server, count=RSS_CONNS):
+    """Bytes of resident memory per idle connection: the server natively
+    (no valgrind), its RSS before and after `count` connections that send
+    nothing, once it has accepted them all (whatever serves a connection —
+    a task and its frame, a buffer, the runtime's per-fd state — is then
+    allocated and waiting for data). Pages of a buffer the server has not
+    touched are not resident, so an uninitialized 64 KiB buffer costs what
+    its allocator touched of it, a zero-filled one all of it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (min(hard, count + 1024), hard))
+    srv = subprocess.Popen([server], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    socks = []
+    try:
+        port = listening_port(srv, os.devnull)
+        # One connection first: what the first one allocates once (a
+        # buffer pool, a table's first block) is not per connection.
+        socks.append(socket.create_connection(("127.0.0.1", port)))
+        base_fds = open_fds(srv.pid)
+        before = wait_settled(srv.pid, base_fds)
+        for _ in range(count):
+            socks.append(socket.create_connection(("127.0.0.1", port)))
+        after = wait_settled(srv.pid, base_fds + count)
+        return (after - before) * 1024 / count
+    finally:
+        for s in socks:
+            s.close()
+        srv.kill()
+        srv.wait()
+
+
 def measure_conns(row, server, connect, count, out_dir, repeat, log):
     """The BM_ConnInstr entry of one row: instructions per connection."""
     cg = os.path.join(out_dir, "callgrind")
@@ -316,8 +512,17 @@ def measure_conns(row, server, connect, count, out_dir, repeat, log):
         f"(idle interval {runs[-1]['instructions_idle']})" +
         (f"  (repeats {', '.join(f'{f:.1f}' for f in figures)}; "
          f"spread {spread * 100:.2f}%)" if repeat > 1 else ""))
+    try:
+        rss = measure_rss(server)
+        log(f"{row:<14} {RSS_CONNS} idle connections {rss:9.0f} bytes RSS "
+            f"per connection")
+    except (RuntimeError, OSError) as e:
+        rss = None
+        log(f"{row}: RSS per idle connection not measured: {e}")
     name = f"BM_ConnInstr/conns:{count}"
-    return {"name": name, "run_name": name, "run_type": "iteration",
+    extra = {} if rss is None else {"rss_bytes_per_idle_connection": rss,
+                                    "rss_connections": RSS_CONNS}
+    return {**extra, "name": name, "run_name": name, "run_type": "iteration",
             "repetitions": repeat, "iterations": 1,
             "real_time": 0, "cpu_time": 0, "time_unit": "ns",
             "instructions_per_connection": value,
@@ -358,12 +563,29 @@ def measure(row, server, load, conns, size, out_dir, repeat, log):
         (f"  (repeats {', '.join(f'{f:.1f}' for f in figures)}; "
          f"spread {spread * 100:.2f}%)" if repeat > 1 else ""))
     name = f"BM_EchoInstr/conns:{conns}/size:{size}"
-    return {"name": name, "run_name": name, "run_type": "iteration",
-                    "repetitions": repeat, "iterations": 1,
-                    "real_time": 0, "cpu_time": 0, "time_unit": "ns",
-                    "instructions_per_message": value,
-                    "repeat_figures": figures, "repeat_spread": spread,
-                    "runs": runs}
+    entry = {"name": name, "run_name": name, "run_type": "iteration",
+             "repetitions": repeat, "iterations": 1,
+             "real_time": 0, "cpu_time": 0, "time_unit": "ns",
+             "instructions_per_message": value,
+             "repeat_figures": figures, "repeat_spread": spread,
+             "runs": runs}
+    if not shutil.which("strace"):
+        return entry
+    try:
+        sc = measure_syscalls(row, server, load, conns, size, small, big,
+                              out_dir)
+    except (RuntimeError, OSError, ValueError,
+            subprocess.TimeoutExpired) as e:
+        # The instruction figure stands; the table shows no syscall figure.
+        log(f"{row} conns:{conns}: system calls not counted: {e}")
+        return entry
+    top = ", ".join(f"{k} {v:.2f}" for k, v in
+                    list(sc["syscalls_per_message_by_call"].items())[:4])
+    log(f"{row:<14} conns:{conns:<4} size:{size:<5} "
+        f"{sc['syscalls_per_message']:9.2f} syscalls/msg ({top}; "
+        f"{sc['failed_syscalls_per_message']:.2f} failed)")
+    entry.update(sc)
+    return entry
 
 
 def context(row):

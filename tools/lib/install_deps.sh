@@ -14,7 +14,7 @@ POLYIO_DEBIAN_PACKAGES=(
   libboost1.81-dev libuv1-dev  # the benchmark peers (benchmarks/peers)
   clang libclang-rt-14-dev clang-format
   python3 git  # tools/test's summary and file listing
-  gnuplot-nox valgrind  # tools/bench's chart (echo.png) and --instr
+  gnuplot-nox valgrind strace  # tools/bench's chart (echo.png) and --instr
   wrk  # tools/bench's HTTP table (load for examples/http_hello)
 )
 
