@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -55,6 +56,22 @@ std::set<int> NewFdsSince(const std::set<int>& before) {
   return added;
 }
 
+// The contents of a /proc file, or "" when the process is gone.
+std::string ReadProcFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
 // This process's children, and those of them that are zombies.
 struct ChildProcs {
   std::vector<pid_t> all;
@@ -67,9 +84,12 @@ ChildProcs Children() {
   const pid_t self = getpid();
   while (dirent* e = readdir(dir)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+    // read(2), not an ifstream: a child reaped between the open and the
+    // read makes the read fail with ESRCH, which libstdc++'s filebuf turns
+    // into an exception (seen: "basic_filebuf::underflow error reading the
+    // file: No such process"). A process gone is simply not a child.
+    std::string stat =
+        ReadProcFile(std::string("/proc/") + e->d_name + "/stat");
     // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
     size_t close = stat.rfind(')');
     if (close == std::string::npos || close + 2 >= stat.size()) continue;
