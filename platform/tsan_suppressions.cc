@@ -20,9 +20,14 @@
 // - Debian's Abseil is built without TSan. A race was reported once inside
 //   absl's StrError (reached from absl::ErrnoToStatus, two threads turning an
 //   errno into a Status at once), in code TSan sees only through glibc's
-//   strerror_r interceptor; our code shares nothing there.
+//   strerror_r interceptor; our code shares nothing there. Matched by the
+//   library's name: Debian's Abseil has an inline namespace
+//   (absl::debian3::base_internal::StrError), so the function pattern
+//   "absl::base_internal::StrError" missed it (CI, TSan, http_hello_test_poll
+//   on the multi-thread runtime, 2026-12-02).
 extern "C" const char* __tsan_default_suppressions() {
   return "race:libkqueue.so\n"
-         "race:absl::base_internal::StrError\n";
+         "race:libabsl_strerror.so\n"
+         "race:base_internal::StrError\n";
 }
 #endif
