@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_context.h"
 #include "polyio.h"
 
 namespace polyio::bench {
@@ -36,14 +37,12 @@ constexpr int kTasks = 1000;
 
 size_t HeapInUse() { return mallinfo2().uordblks; }
 
-// Room for two fds per task; false when the host's hard limit is lower.
-bool RaiseFdLimit(rlim_t need) {
+// Room for two fds per task, after RaiseFdLimit (bench_context.h) took
+// the soft limit to the hard one.
+bool HasFdsFor(rlim_t need) {
+  RaiseFdLimit();
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
-  if (limit.rlim_cur >= need) return true;
-  if (limit.rlim_max < need) return false;
-  limit.rlim_cur = need;
-  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
+  return getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= need;
 }
 
 char shared_buffer[64];
@@ -90,7 +89,7 @@ Task<absl::StatusOr<Figures>> Measure() {
 }
 
 void BM_IdleTaskMemory(benchmark::State& state) {
-  if (!RaiseFdLimit(2 * kTasks + 64)) {
+  if (!HasFdsFor(2 * kTasks + 64)) {
     state.SkipWithError("RLIMIT_NOFILE's hard limit is below 2 fds per task");
     return;
   }

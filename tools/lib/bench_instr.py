@@ -70,6 +70,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -216,6 +217,20 @@ def dump_totals(pid, out_file, index):
     return total_ir(path)
 
 
+def stop_client(proc):
+    """Ends a client process (instr_load, instr_connect), if one was
+    started: its stdin closed, then 30 s to exit before it is killed."""
+    if proc is None:
+        return
+    if not proc.stdin.closed:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def measure_once(server, load, conns, size, counts, out_file, err_file):
     """One server process: [(instructions, messages echoed)] at each count.
 
@@ -253,14 +268,7 @@ def measure_once(server, load, conns, size, counts, out_file, err_file):
         # main thread could not run to stop it. The counters are dumped.
         srv.kill()
         srv.wait()
-        if load_proc is not None:
-            if not load_proc.stdin.closed:
-                load_proc.stdin.close()
-            try:
-                load_proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                load_proc.kill()
-                load_proc.wait()
+        stop_client(load_proc)
 
 
 STRACE = ["strace", "-f", "-c", "-U", "name,calls,errors"]
@@ -341,13 +349,7 @@ def syscalls_once(server, load, conns, size, count, out_file, err_file):
         else:
             tracer.kill()
         tracer.wait(timeout=60)
-        if load_proc is not None:
-            load_proc.stdin.close()
-            try:
-                load_proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                load_proc.kill()
-                load_proc.wait()
+        stop_client(load_proc)
     return strace_summary(out_file), echoed
 
 
@@ -408,14 +410,7 @@ def measure_conns_once(server, connect, warmup, count, out_file, err_file):
     finally:
         srv.kill()  # as in measure_once
         srv.wait()
-        if client is not None:
-            if not client.stdin.closed:
-                client.stdin.close()
-            try:
-                client.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                client.kill()
-                client.wait()
+        stop_client(client)
 
 
 RSS_CONNS = 1000  # idle connections for the RSS figure
@@ -458,7 +453,6 @@ def measure_rss(server, count=RSS_CONNS):
     allocated and waiting for data). Pages of a buffer the server has not
     touched are not resident, so an uninitialized 64 KiB buffer costs what
     its allocator touched of it, a zero-filled one all of it."""
-    import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < count + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE,
