@@ -14,8 +14,8 @@
 //   had no more, or no more room), marks the direction exhausted, and the
 //   next operation of that direction parks without a syscall that would
 //   fail. Only the poller's next report for that direction clears it (or,
-//   on a level-triggered poller, the direction losing its last waiter: see
-//   UpdateInterest). That
+//   on a level-triggered poller, a cancel taking the direction's last
+//   waiter: see ForgetMarksOfIdleDirections). That
 //   report cannot be missed: data that arrives after the attempt saw the
 //   socket empty raises an edge (queued by the kernel until the next wait),
 //   and a level-triggered poller, armed when the operation parks, reports
@@ -95,6 +95,7 @@ class ReadinessReactor {
     FdState& fd = table_.At(op->fd);
     ListOf(fd, op).Unlink(op);
     Finish(op, -ECANCELED);
+    ForgetMarksOfIdleDirections(fd);
     UpdateInterest(op->fd, fd);
   }
 
@@ -109,6 +110,7 @@ class ReadinessReactor {
   void CancelAll() {
     table_.ForEach([this](int fd, FdState& state) {
       FinishAll(state, -ECANCELED);
+      ForgetMarksOfIdleDirections(state);
       UpdateInterest(fd, state);
     });
   }
@@ -236,14 +238,6 @@ class ReadinessReactor {
     } else {
       bool want_read = !state.readers.empty() || !state.either.empty();
       bool want_write = !state.writers.empty() || !state.either.empty();
-      // A level-triggered poller reports only armed directions, so an
-      // exhausted mark is cleared only while its direction is armed. A
-      // direction left without waiters (its operation cancelled before the
-      // next Poll) forgets the mark; else the next operation would park
-      // unseen again and again, never tried, if each is cancelled as soon
-      // as it parks (a select that gives up at once).
-      if (!want_read) state.read_exhausted = false;
-      if (!want_write) state.write_exhausted = false;
       if (state.registered && want_read == state.armed_read &&
           want_write == state.armed_write) {
         return 0;
@@ -254,6 +248,27 @@ class ReadinessReactor {
       state.armed_read = want_read;
       state.armed_write = want_write;
       return 0;
+    }
+  }
+
+  // A level-triggered poller reports only armed directions, so an
+  // exhausted mark is cleared only while its direction has a waiter. When a
+  // cancel takes a direction's last waiter before the poller reported it,
+  // the mark is forgotten: else the next operation would park untried again
+  // and again, if each is cancelled as soon as it parks (a select that gives
+  // up at once). A delivery keeps the mark: the next operation parks, arms
+  // the direction, and the poller's report tells whether it is ready — no
+  // attempt that the last one already showed would fail (poll's echo made a
+  // failing recv per message before). An edge-triggered poller reports
+  // every edge whoever waits, so its marks need no forgetting.
+  static void ForgetMarksOfIdleDirections(FdState& state) {
+    if constexpr (!Poller::kEdgeTriggered) {
+      if (state.readers.empty() && state.either.empty()) {
+        state.read_exhausted = false;
+      }
+      if (state.writers.empty() && state.either.empty()) {
+        state.write_exhausted = false;
+      }
     }
   }
 

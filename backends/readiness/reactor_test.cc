@@ -216,6 +216,27 @@ TEST_F(LevelReactorTest, CancelledBeforeAnyReportTheNextReadIsTried) {
   EXPECT_EQ(read_.res, 2);
 }
 
+// On a level-triggered poller too, a short read that a report delivered
+// shows the socket empty: the next read parks without asking the kernel
+// (poll's echo made a recv that failed with EAGAIN per message), and the
+// poller's report for the re-armed direction retries it.
+TEST_F(LevelReactorTest, ShortReadOnAReportSkipsTheNextAttemptUntilReported) {
+  read_.byte_stream = true;
+  ASSERT_FALSE(reactor_.Submit(&read_));  // EAGAIN: parked, armed
+  ASSERT_EQ(::write(b_, "hi", 2), 2);
+  state_->next_poll = {{a_, true, false, 0}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, 2);  // short: 2 of 8 bytes
+  TakeCalls();
+  ASSERT_EQ(::write(b_, "there", 5), 5);
+  EXPECT_FALSE(reactor_.Submit(&read_))
+      << "tried a read that the short one showed would fail";
+  EXPECT_EQ(TakeCalls(), (Calls{"Arm " + fd() + " r-"}));
+  state_->next_poll = {{a_, true, false, 0}};
+  EXPECT_EQ(reactor_.Wait(0), 1);
+  EXPECT_EQ(read_.res, 5);
+}
+
 // A short read of a byte stream shows the socket empty: the next read
 // parks without asking the kernel, until the poller reports the fd again.
 TEST_F(EdgeReactorTest, ShortReadSkipsTheNextAttemptUntilReported) {
