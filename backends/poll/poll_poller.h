@@ -1,8 +1,9 @@
 // PollPoller: the readiness source of the portable poll(2) backend.
 //
-// Keeps one dense pollfd array of the fds that have waiters, asking for
-// exactly the directions waited for (poll is level-triggered: an fd nobody
-// waits on must leave the array, or every wait returns at once). There is no
+// Keeps one dense pollfd array of the fds the reactor arms, asking for
+// exactly the directions it arms (poll is level-triggered: a ready fd nobody
+// waits on must leave the array, or every wait returns at once; the reactor
+// disarms such a direction at its first report). There is no
 // FD_SETSIZE-style limit: the array grows with the fds. Wake() writes a
 // self-pipe that sits at index 0. ppoll is used where it exists for a
 // nanosecond timeout; elsewhere the timeout rounds up to milliseconds.

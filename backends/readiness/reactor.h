@@ -33,7 +33,9 @@
 // The Poller is the OS mechanism underneath (poller.h, the ReadinessPoller
 // concept). The reactor arms an edge-triggered poller once per fd for both
 // directions (no syscall per operation after that), and a level-triggered
-// one with exactly the directions that have waiters. A registration that
+// one with the directions that have waiters (a direction that lost them
+// stays armed until its next report, to spare two updates per message). A
+// registration that
 // failed late (reported through ReportSink::ArmFailed, for the directions
 // whose filter failed) completes the parked operations of those directions
 // with the error; when both failed the fd counts as unregistered again, so
@@ -224,8 +226,16 @@ class ReadinessReactor {
     }
   }
 
-  // Tells the poller which directions of `fd` have waiters.
-  int UpdateInterest(int fd, FdState& state) {
+  // Tells the poller which directions of `fd` to watch: those with waiters.
+  // On a level-triggered poller a direction that lost its waiters stays
+  // armed until the poller reports it with nobody waiting (`idle_read`,
+  // `idle_write`), and only then is disarmed: an echo's read is delivered
+  // and the next one parks a moment later, and disarming and re-arming in
+  // between cost two poller updates per message. Disarming at the first
+  // idle report keeps a ready fd that nobody reads from making every Poll
+  // return at once.
+  int UpdateInterest(int fd, FdState& state, bool idle_read = false,
+                     bool idle_write = false) {
     if constexpr (Poller::kEdgeTriggered) {
       if (state.registered) return 0;
       if (state.readers.empty() && state.writers.empty() &&
@@ -236,8 +246,10 @@ class ReadinessReactor {
       state.registered = (err == 0);
       return err;
     } else {
-      bool want_read = !state.readers.empty() || !state.either.empty();
-      bool want_write = !state.writers.empty() || !state.either.empty();
+      bool want_read = !state.readers.empty() || !state.either.empty() ||
+                       (state.armed_read && !idle_read);
+      bool want_write = !state.writers.empty() || !state.either.empty() ||
+                        (state.armed_write && !idle_write);
       if (state.registered && want_read == state.armed_read &&
           want_write == state.armed_write) {
         return 0;
@@ -252,15 +264,16 @@ class ReadinessReactor {
   }
 
   // A level-triggered poller reports only armed directions, so an
-  // exhausted mark is cleared only while its direction has a waiter. When a
-  // cancel takes a direction's last waiter before the poller reported it,
-  // the mark is forgotten: else the next operation would park untried again
-  // and again, if each is cancelled as soon as it parks (a select that gives
-  // up at once). A delivery keeps the mark: the next operation parks, arms
-  // the direction, and the poller's report tells whether it is ready — no
-  // attempt that the last one already showed would fail (poll's echo made a
-  // failing recv per message before). An edge-triggered poller reports
-  // every edge whoever waits, so its marks need no forgetting.
+  // exhausted mark is cleared only while its direction is armed, and a
+  // direction without waiters is disarmed at its next report (see
+  // UpdateInterest). When a cancel takes a direction's last waiter before
+  // the poller reported it, the mark is forgotten: else the next operation
+  // would park untried again and again, if each is cancelled as soon as it
+  // parks (a select that gives up at once). A delivery keeps the mark: the next
+  // operation parks, arms the direction, and the poller's report tells whether
+  // it is ready — no attempt that the last one already showed would fail
+  // (poll's echo made a failing recv per message before). An edge-triggered
+  // poller reports every edge whoever waits, so its marks need no forgetting.
   static void ForgetMarksOfIdleDirections(FdState& state) {
     if constexpr (!Poller::kEdgeTriggered) {
       if (state.readers.empty() && state.either.empty()) {
@@ -276,6 +289,11 @@ class ReadinessReactor {
     FdState* state = table_.Find(fd);
     if (state == nullptr) return;
     state->read_closed |= hung_up;
+    // Directions reported with nobody waiting in them (UpdateInterest
+    // disarms those on a level-triggered poller).
+    const bool nobody_waits = state->either.empty();
+    const bool idle_read = readable && nobody_waits && state->readers.empty();
+    const bool idle_write = writable && nobody_waits && state->writers.empty();
     // An edge-triggered poller reports both directions on every edge: most
     // reports find no waiter in one of them.
     if (readable) {
@@ -289,7 +307,7 @@ class ReadinessReactor {
     if ((readable || writable) && !state->either.empty()) {
       RetryAll(state->either);
     }
-    UpdateInterest(fd, *state);
+    UpdateInterest(fd, *state, idle_read, idle_write);
   }
 
   // A late registration of `fd` failed for the given directions.
