@@ -289,11 +289,16 @@ class ReadinessReactor {
     FdState* state = table_.Find(fd);
     if (state == nullptr) return;
     state->read_closed |= hung_up;
-    // Directions reported with nobody waiting in them (UpdateInterest
-    // disarms those on a level-triggered poller).
-    const bool nobody_waits = state->either.empty();
-    const bool idle_read = readable && nobody_waits && state->readers.empty();
-    const bool idle_write = writable && nobody_waits && state->writers.empty();
+    // Directions reported with nobody waiting in them: a level-triggered
+    // poller's UpdateInterest disarms those. (An edge-triggered one stays
+    // armed, and epoll's hot path does not pay for the question.)
+    bool idle_read = false;
+    bool idle_write = false;
+    if constexpr (!Poller::kEdgeTriggered) {
+      const bool nobody_waits = state->either.empty();
+      idle_read = readable && nobody_waits && state->readers.empty();
+      idle_write = writable && nobody_waits && state->writers.empty();
+    }
     // An edge-triggered poller reports both directions on every edge: most
     // reports find no waiter in one of them.
     if (readable) {
