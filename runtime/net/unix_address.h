@@ -3,7 +3,8 @@
 //   absl::StatusOr<UnixAddress> a = UnixAddress::ForCall("bind", path);
 //
 // Three kinds, as unix(7) has them:
-// - a path in the file system ("/run/app.sock"): bind creates the socket
+// - a path in the file system ("app.sock", "run/app.sock"): bind creates the
+// socket
 //   file, connect finds it there;
 // - an abstract name (Linux only): a name in the network namespace, not in
 //   the file system, written with a leading '\0' in a path, or given to

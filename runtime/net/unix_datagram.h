@@ -1,7 +1,7 @@
 // UnixDatagram: a Unix-domain datagram socket, messages sent and received
 // with co_await, with file descriptors if wanted.
 //
-//   absl::StatusOr<UnixDatagram> s = UnixDatagram::Bind("/run/app.dgram");
+//   absl::StatusOr<UnixDatagram> s = UnixDatagram::Bind("app.dgram");
 //   absl::StatusOr<UnixMessage> m = co_await s->RecvFrom(buf);
 //   // m->bytes, m->peer, m->truncated
 //   absl::StatusOr<size_t> n = co_await s->SendTo(data, m->peer);

@@ -1,14 +1,14 @@
 // UnixListener: a listening Unix-domain stream socket; Accept() is a future
 // of a UnixStream.
 //
-//   absl::StatusOr<UnixListener> l = UnixListener::Bind("/run/app.sock");
+//   absl::StatusOr<UnixListener> l = UnixListener::Bind("app.sock");
 //   for (;;) {
 //     absl::StatusOr<UnixStream> s = co_await l->Accept();
 //     if (s.ok()) Spawn(Serve(std::move(*s))).Detach();
 //   }
 //
 // Bind(path) creates the socket file; a file already there fails the bind
-// ("bind /run/app.sock: Address already in use") and is left alone: the
+// ("bind app.sock: Address already in use") and is left alone: the
 // listener never removes what it did not create. A path that starts with
 // '\0', or BindAbstract(name), binds an abstract name (Linux), which has no
 // file. A path longer than sun_path holds is InvalidArgument naming the call

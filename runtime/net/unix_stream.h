@@ -1,7 +1,7 @@
 // UnixStream: a connected Unix-domain stream socket, read and written with
 // co_await as TcpStream is, and able to pass file descriptors.
 //
-//   absl::StatusOr<UnixStream> s = co_await UnixStream::Connect("/run/a.sock");
+//   absl::StatusOr<UnixStream> s = co_await UnixStream::Connect("app.sock");
 //   absl::StatusOr<size_t> n = co_await s->Read(buf);   // 0 = end of stream
 //   absl::Status st = co_await s->WriteAll(data);
 //   co_await s->SendWithFds(data, {fd1, fd2});
@@ -13,9 +13,9 @@
 // UnixStream is an AsyncReader and an AsyncWriter, and every runtime/bufio
 // helper takes it.
 //
-// Connecting: Connect(path) finds the socket file ("connect /x/y: No such
-// file or directory", NotFound; "connect /x/y: Connection refused" when
-// nobody listens there); a path that starts with '\0', or
+// Connecting: Connect(path) finds the socket file ("connect run/app.sock: No
+// such file or directory", NotFound; "connect run/app.sock: Connection refused"
+// when nobody listens there); a path that starts with '\0', or
 // ConnectAbstract(name), names an abstract socket (Linux). A path longer
 // than sun_path holds is InvalidArgument naming the call and the path
 // (unix_address.h). Pair() makes two connected streams (socketpair).
