@@ -419,6 +419,17 @@ TEST_F(ConformanceTest, UnixListenerLeavesAFileItDidNotCreate) {
   }
   listener->Close();
   EXPECT_TRUE(Exists(path)) << "the listener removed a file it did not make";
+  // The same with a socket file in its place: another socket's, bound after
+  // the first was removed.
+  const std::string path3 = dir.Path("rebound.sock");
+  absl::StatusOr<UnixListener> old_listener = UnixListener::Bind(path3);
+  ASSERT_TRUE(old_listener.ok()) << old_listener.status();
+  ASSERT_EQ(unlink(path3.c_str()), 0);
+  absl::StatusOr<UnixDatagram> newcomer = UnixDatagram::Bind(path3);
+  ASSERT_TRUE(newcomer.ok()) << newcomer.status();
+  old_listener->Close();
+  EXPECT_TRUE(Exists(path3))
+      << "the listener removed another socket's file at its old path";
   // A moved-from listener owns no file either; the moved-to one does.
   const std::string path2 = dir.Path("moved.sock");
   absl::StatusOr<UnixListener> first = UnixListener::Bind(path2);
