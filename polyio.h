@@ -20,6 +20,9 @@
 #include "runtime/net/tcp_split.h"            // IWYU pragma: export
 #include "runtime/net/tcp_stream.h"           // IWYU pragma: export
 #include "runtime/net/udp_socket.h"           // IWYU pragma: export
+#include "runtime/net/unix_datagram.h"        // IWYU pragma: export
+#include "runtime/net/unix_listener.h"        // IWYU pragma: export
+#include "runtime/net/unix_stream.h"          // IWYU pragma: export
 #include "runtime/pipe/pipe.h"                // IWYU pragma: export
 #include "runtime/process/command.h"          // IWYU pragma: export
 #include "runtime/runtime.h"                  // IWYU pragma: export

@@ -11,52 +11,27 @@
 // tries again, so existing connections keep being served and new ones are
 // accepted as soon as fds are free — what Go's net/http server does.
 // Connections that die in the backlog (ECONNABORTED) are skipped. Other
-// errors are returned.
+// errors are returned. Accept is cancel-safe (accept_future.h).
 //
 // Same threading, Close and lifetime rules as TcpStream ("polyio: a
 // TcpListener was closed after the Runtime ..."). Move-only.
 #ifndef POLYIO_RUNTIME_NET_TCP_LISTENER_H_
 #define POLYIO_RUNTIME_NET_TCP_LISTENER_H_
 
-#include <netinet/in.h>
-
-#include <optional>
-
 #include "absl/status/statusor.h"
-#include "platform/clock.h"
 #include "platform/ref_ptr.h"
 #include "platform/socket_address.h"
 #include "platform/unique_fd.h"
 #include "runtime/driver/driver.h"
 #include "runtime/io/fd_handle.h"
-#include "runtime/io/io_future.h"
+#include "runtime/net/accept_future.h"
 #include "runtime/net/tcp_stream.h"
-#include "runtime/time/sleep.h"
 
 namespace polyio {
 
-// Future of Accept. Cancel-safe: a connection the kernel accepted while the
-// Accept was being cancelled (io_uring) is kept by the listener and
-// returned by its next Accept, never closed under its client.
-class AcceptFuture {
- public:
-  explicit AcceptFuture(RefPtr<FdHandle> listener);
-  AcceptFuture(AcceptFuture&& other) noexcept;  // only before the first poll
-  ~AcceptFuture();
-  polyio::Poll<absl::StatusOr<TcpStream>> Poll(Context& cx);
-
- private:
-  void PrepareAccept();
-  polyio::Poll<absl::StatusOr<TcpStream>> Accepted(Context& cx, UniqueFd fd);
-
-  RefPtr<FdHandle> listener_;
-  IoFuture io_;
-  bool submitted_ = false;  // io_ holds a result nobody has taken yet
-  sockaddr_storage peer_;
-  socklen_t peer_len_ = sizeof(sockaddr_storage);
-  std::optional<SleepFuture> backoff_sleep_;
-  Duration backoff_ = Duration::zero();
-};
+// Future of Accept (accept_future.h): cancel-safe, backs off when out of
+// fds.
+using AcceptFuture = AcceptFutureOf<TcpStream>;
 
 struct ListenOptions {
   int backlog = 1024;

@@ -6,28 +6,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/socket.h"
+#include "runtime/net/socket_errors.h"
 
 namespace polyio {
 namespace {
 
-absl::Status Closed(const char* op) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(op, ": the stream is closed"));
-}
+absl::Status Closed(const char* op) { return ClosedError(op, "stream"); }
 
-// An operation that failed with `res`: a closed stream says so, whatever
-// errno the backend saw (-EBADF for a number cleared before submission,
-// -ECANCELED for an operation ended by Close).
+// An operation that failed with `res`: socket_errors.h's, with TcpStream's
+// wording ("read fd 7: Connection reset by peer").
 absl::Status OperationError(const FdHandle& handle, int32_t res, const char* op,
                             int fd) {
-  if (handle.closed()) {
-    if (res == -ECANCELED) {
-      return absl::CancelledError(
-          absl::StrCat(op, ": cancelled: the stream was closed"));
-    }
-    return Closed(op);
-  }
-  return ResultError(res, op, fd);
+  return polyio::OperationError(handle, res, op, absl::StrCat(op, " fd ", fd),
+                                "stream");
 }
 
 absl::Status Busy(const char* op) {

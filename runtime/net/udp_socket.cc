@@ -11,34 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/socket.h"
+#include "runtime/net/socket_errors.h"
 
 namespace polyio {
 namespace {
-
-absl::Status Closed(const char* op) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(op, ": the socket is closed"));
-}
-
-absl::Status Busy(const char* op, const char* direction) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(op, ": another ", direction,
-                   " is pending on this socket (one receive and one send at "
-                   "a time)"));
-}
-
-// As TcpStream's: a closed socket says so, whatever errno the backend saw.
-absl::Status OperationError(const FdHandle& handle, int32_t res, const char* op,
-                            absl::string_view what) {
-  if (handle.closed()) {
-    if (res == -ECANCELED) {
-      return absl::CancelledError(
-          absl::StrCat(op, ": cancelled: the socket was closed"));
-    }
-    return Closed(op);
-  }
-  return absl::ErrnoToStatus(-res, what);
-}
 
 UdpDatagram FromParts(size_t bytes, const sockaddr_storage& from,
                       socklen_t from_len, int msg_flags, size_t control_bytes) {
@@ -120,10 +96,11 @@ Poll<absl::StatusOr<UdpDatagram>> UdpRecvFuture::FromKept(Context& cx) {
 Poll<absl::StatusOr<UdpDatagram>> UdpRecvFuture::Poll(Context& cx) {
   using Result = absl::StatusOr<UdpDatagram>;
   if (io_ == nullptr) {
-    if (!handle_ || handle_->closed()) return Result(Closed(op_name_));
+    if (!handle_ || handle_->closed())
+      return Result(ClosedError(op_name_, "socket"));
     if (handle_->has_kept_datagram()) return FromKept(cx);
     io_ = handle_->ClaimSlot(FdHandle::Direction::kRead);
-    if (io_ == nullptr) return Result(Busy(op_name_, "receive"));
+    if (io_ == nullptr) return Result(BusyError(op_name_, "receive", "socket"));
     iov_.iov_base = buf_.data();
     iov_.iov_len = buf_.size();
     msg_ = msghdr{};
@@ -155,8 +132,9 @@ Poll<absl::StatusOr<UdpDatagram>> UdpRecvFuture::Poll(Context& cx) {
                      "kept for the next receive")));
   }
   if (n < 0) {
-    return Result(OperationError(
-        *handle_, n, op_name_, absl::StrCat(op_name_, " fd ", handle_->fd())));
+    return Result(OperationError(*handle_, n, op_name_,
+                                 absl::StrCat(op_name_, " fd ", handle_->fd()),
+                                 "socket"));
   }
   return Received(n);
 }
@@ -173,15 +151,16 @@ absl::StatusOr<size_t> UdpSendFuture::Error(int32_t res) const {
   std::string what = absl::StrCat(op_name_);
   if (to_.has_value()) absl::StrAppend(&what, " ", to_->ToString());
   absl::StrAppend(&what, " fd ", handle_->fd());
-  return OperationError(*handle_, res, op_name_, what);
+  return OperationError(*handle_, res, op_name_, what, "socket");
 }
 
 Poll<absl::StatusOr<size_t>> UdpSendFuture::Poll(Context& cx) {
   using Result = absl::StatusOr<size_t>;
   if (io_ == nullptr) {
-    if (!handle_ || handle_->closed()) return Result(Closed(op_name_));
+    if (!handle_ || handle_->closed())
+      return Result(ClosedError(op_name_, "socket"));
     io_ = handle_->ClaimSlot(FdHandle::Direction::kWrite);
-    if (io_ == nullptr) return Result(Busy(op_name_, "send"));
+    if (io_ == nullptr) return Result(BusyError(op_name_, "send", "socket"));
     iov_.iov_base = const_cast<char*>(data_.data());
     iov_.iov_len = data_.size();
     msg_ = msghdr{};
@@ -251,7 +230,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
 
 absl::Status UdpSocket::BindTo(const SocketAddress& addr) {
   const std::string what = absl::StrCat("bind ", addr.ToString());
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
   if (addr.family() != family_) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": the socket's family is not the address's"));
@@ -264,7 +243,7 @@ absl::Status UdpSocket::BindTo(const SocketAddress& addr) {
 
 absl::Status UdpSocket::Connect(const SocketAddress& addr) {
   const std::string what = absl::StrCat("connect ", addr.ToString());
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
   if (::connect(fd(), addr.data(), addr.size()) < 0) {
     return absl::ErrnoToStatus(errno, what);
   }
@@ -274,7 +253,7 @@ absl::Status UdpSocket::Connect(const SocketAddress& addr) {
 absl::Status UdpSocket::SetIntOption(int level, int name, const char* name_text,
                                      int value) {
   const std::string what = absl::StrCat("setsockopt ", name_text);
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
   if (::setsockopt(fd(), level, name, &value, sizeof(value)) < 0) {
     return absl::ErrnoToStatus(errno,
                                absl::StrCat(what, " fd ", fd(), " = ", value));
@@ -285,7 +264,7 @@ absl::Status UdpSocket::SetIntOption(int level, int name, const char* name_text,
 absl::StatusOr<int> UdpSocket::IntOption(int level, int name,
                                          const char* name_text) const {
   const std::string what = absl::StrCat("getsockopt ", name_text);
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
   // Some options (IP_MULTICAST_TTL/LOOP on BSDs) are a byte; zeroing first
   // makes either width read right on little-endian hosts.
   int value = 0;
@@ -338,7 +317,7 @@ absl::Status UdpSocket::Membership(bool join, const SocketAddress& group,
       family_ == AF_INET6 ? (join ? "IPV6_JOIN_GROUP" : "IPV6_LEAVE_GROUP")
                           : (join ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP"),
       " ", group.ToString(), " interface ", interface_index);
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
   if (group.family() != family_) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": the group's family is not the socket's"));
@@ -393,7 +372,7 @@ absl::Status UdpSocket::SetMulticastInterface(uint32_t interface_index) {
                         static_cast<int>(interface_index));
   }
   const std::string what = "setsockopt IP_MULTICAST_IF";
-  if (!is_open()) return Closed(what.c_str());
+  if (!is_open()) return ClosedError(what, "socket");
 #if defined(__linux__)
   ip_mreqn req{};
   req.imr_ifindex = static_cast<int>(interface_index);
@@ -440,12 +419,12 @@ absl::StatusOr<bool> UdpSocket::MulticastLoop() const {
 }
 
 absl::StatusOr<SocketAddress> UdpSocket::LocalAddress() const {
-  if (!is_open()) return Closed("local address");
+  if (!is_open()) return ClosedError("local address", "socket");
   return polyio::LocalAddress(fd());
 }
 
 absl::StatusOr<SocketAddress> UdpSocket::PeerAddress() const {
-  if (!is_open()) return Closed("peer address");
+  if (!is_open()) return ClosedError("peer address", "socket");
   return polyio::PeerAddress(fd());
 }
 

@@ -86,8 +86,10 @@ inline std::pair<TcpStream, TcpStream> StreamPair() {
   return {TcpStream(UniqueFd(sv[0])), TcpStream(UniqueFd(sv[1]))};
 }
 
-// Echoes everything it reads until the peer closes.
-inline Task<absl::Status> EchoConnection(TcpStream stream) {
+// Echoes everything it reads until the peer closes (a TcpStream, a
+// UnixStream: any stream with Read and WriteAll).
+template <class Stream>
+Task<absl::Status> EchoConnection(Stream stream) {
   std::vector<char> buf(16384);
   for (;;) {
     absl::StatusOr<size_t> n = co_await stream.Read(absl::MakeSpan(buf));
