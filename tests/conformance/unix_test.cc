@@ -73,15 +73,30 @@ bool Exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
-// The fds open in this process: every number fcntl knows, up to the soft
-// limit (the same set a listing of the process's fd directory shows,
-// without naming a path).
-int OpenFdCount() {
+// How many open fds of this process refer to one of the files `originals`
+// refer to (the originals included): the copies that fd passing made and
+// did not close. Counting only these, not every open fd, keeps the count
+// exact while other threads open and close fds of their own (libkqueue's
+// monitor closes fds of kqueues that earlier cases closed, at any time).
+int OpenCopiesOf(const std::vector<int>& originals) {
+  std::vector<std::pair<dev_t, ino_t>> files;
+  for (int fd : originals) {
+    struct stat st {};
+    EXPECT_EQ(fstat(fd, &st), 0);
+    files.emplace_back(st.st_dev, st.st_ino);
+  }
   const int limit =
       static_cast<int>(std::min<rlim_t>(FdLimit::Current(), 1 << 16));
   int n = 0;
   for (int fd = 0; fd < limit; ++fd) {
-    if (fcntl(fd, F_GETFD) >= 0) ++n;
+    struct stat st {};
+    if (fstat(fd, &st) != 0) continue;
+    for (const auto& [dev, ino] : files) {
+      if (st.st_dev == dev && st.st_ino == ino) {
+        ++n;
+        break;
+      }
+    }
   }
   return n;
 }
@@ -327,7 +342,7 @@ TEST_F(ConformanceTest, UnixFdsBeyondWhatTheCallerAllowsAreClosed) {
     }
     std::vector<char> buf(16);
     for (size_t allowed : {size_t{2}, size_t{3}, size_t{0}}) {
-      const int before = OpenFdCount();
+      const int before = OpenCopiesOf(fds);
       absl::StatusOr<size_t> sent = co_await pair->first.SendWithFds(
           absl::MakeConstSpan("x", 1), absl::MakeConstSpan(fds));
       if (!sent.ok()) co_return sent.status();
@@ -337,13 +352,13 @@ TEST_F(ConformanceTest, UnixFdsBeyondWhatTheCallerAllowsAreClosed) {
       EXPECT_EQ(got->bytes, 1u);
       EXPECT_EQ(got->fds.size(), allowed);
       EXPECT_TRUE(got->fds_truncated) << "allowed " << allowed;
-      EXPECT_EQ(OpenFdCount(), before + static_cast<int>(allowed))
+      EXPECT_EQ(OpenCopiesOf(fds), before + static_cast<int>(allowed))
           << "allowed " << allowed;
       got->fds.clear();
-      EXPECT_EQ(OpenFdCount(), before) << "allowed " << allowed;
+      EXPECT_EQ(OpenCopiesOf(fds), before) << "allowed " << allowed;
     }
     // A plain Read of bytes that carried fds: the kernel drops them.
-    const int before = OpenFdCount();
+    const int before = OpenCopiesOf(fds);
     absl::StatusOr<size_t> sent = co_await pair->first.SendWithFds(
         absl::MakeConstSpan("y", 1), absl::MakeConstSpan(fds));
     if (!sent.ok()) co_return sent.status();
@@ -351,7 +366,7 @@ TEST_F(ConformanceTest, UnixFdsBeyondWhatTheCallerAllowsAreClosed) {
         co_await Timeout(seconds(5), pair->second.Read(absl::MakeSpan(buf)));
     if (!n.ok()) co_return n.status();
     EXPECT_EQ(*n, 1u);
-    EXPECT_EQ(OpenFdCount(), before);
+    EXPECT_EQ(OpenCopiesOf(fds), before);
     co_return absl::OkStatus();
   }());
   EXPECT_TRUE(s.ok()) << s;
