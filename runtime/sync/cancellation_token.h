@@ -95,7 +95,10 @@ class CancellationToken::CancelledFuture {
  public:
   explicit CancelledFuture(CancellationToken token)
       : token_(std::move(token)) {}
-  CancelledFuture(CancelledFuture&&) = default;  // only before the first poll
+  // Moving is allowed only before the first poll: the node is not linked
+  // yet, so the moved-to future starts with a fresh one. The token is
+  // copied, not moved: the moved-from future's destructor still needs it.
+  CancelledFuture(CancelledFuture&& other) noexcept : token_(other.token_) {}
   ~CancelledFuture() { internal::StopWaiting(token_.state(), node_); }
 
   polyio::Poll<absl::Status> Poll(Context& cx) {
@@ -129,7 +132,11 @@ class CancellableFuture {
 
   CancellableFuture(CancellationToken token, F inner)
       : token_(std::move(token)), inner_(std::move(inner)) {}
-  CancellableFuture(CancellableFuture&&) = default;  // before the first poll
+  // Moving is allowed only before the first poll (the node is not linked;
+  // the token is copied for the moved-from future's destructor).
+  CancellableFuture(CancellableFuture&& other) noexcept(
+      std::is_nothrow_move_constructible_v<F>)
+      : token_(other.token_), inner_(std::move(other.inner_)) {}
   ~CancellableFuture() { internal::StopWaiting(token_.state(), node_); }
 
   polyio::Poll<Output> Poll(Context& cx) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,39 @@ TEST_F(ConformanceTest, ATaskUnderATokenIsCancelledInItsRead) {
     co_return co_await Timeout(seconds(5), std::move(reader));
   }());
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
+}
+
+// tokio's `select! { _ = token.cancelled() => ..., n = stream.read() => ... }`:
+// the token's futures are composed like any other, so they must move (before
+// their first poll) into Select, Timeout and a task. The read that loses to
+// the token keeps its bytes for the next read.
+TEST_F(ConformanceTest, TheTokensFuturesComposeInSelectAndTimeout) {
+  absl::Status s = rt().BlockOn([]() -> Task<absl::Status> {
+    auto [a, b] = StreamPair();
+    CancellationToken token;
+    char buf[16];
+    auto raced = Select(token.Cancelled(), a.Read(absl::MakeSpan(buf)));
+    token.Cancel();
+    auto r = co_await std::move(raced);
+    EXPECT_EQ(r.index(), 0u);
+    if (r.index() == 0) EXPECT_TRUE(std::get<0>(r).ok()) << std::get<0>(r);
+
+    // A cancelled token ends a WithCancellation future moved into Timeout.
+    CancellationToken second;
+    second.Cancel();
+    absl::StatusOr<size_t> n = co_await Timeout(
+        seconds(5), sync::WithCancellation(second, a.Read(absl::MakeSpan(buf))));
+    EXPECT_TRUE(absl::IsCancelled(n.status())) << n.status();
+
+    // Nothing was lost on the way: the stream still reads what is sent.
+    absl::Status w = co_await b.WriteAll(absl::MakeConstSpan("kept", 4));
+    if (!w.ok()) co_return w;
+    n = co_await a.Read(absl::MakeSpan(buf));
+    if (!n.ok()) co_return n.status();
+    EXPECT_EQ(std::string(buf, *n), "kept");
+    co_return absl::OkStatus();
+  }());
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 // Watches the root token and ends when it is cancelled: a task that drains.
