@@ -78,7 +78,7 @@ Task<absl::StatusOr<Figures>> Measure() {
   const size_t with_streams = HeapInUse();
   for (TcpStream& s : streams) tasks.push_back(Spawn(ParkInRead(&s)));
   // Every task runs once and parks in its Read.
-  co_await Sleep(std::chrono::milliseconds(20));
+  (void)co_await Sleep(std::chrono::milliseconds(20));
   const size_t with_tasks = HeapInUse();
   for (TcpStream& s : streams) s.Close().IgnoreError();
   for (JoinHandle<void>& t : tasks) (void)co_await t;

@@ -48,7 +48,8 @@ Task<Outcome> AbortWhileDataArrives(std::vector<TcpStream>* streams,
   for (int i = 0; i < kTasks; ++i) {
     readers.push_back(Spawn(ReadIntoFrame(&(*streams)[i / kReadersPerStream])));
   }
-  co_await Sleep(std::chrono::milliseconds(5));  // all blocked by now
+  // All blocked by now.
+  EXPECT_TRUE((co_await Sleep(std::chrono::milliseconds(5))).ok());
   const std::string chunk(64, 'd');
   for (int i = 0; i < kTasks; ++i) {
     // Bytes land on every fourth stream just before its reader is aborted,
@@ -58,7 +59,7 @@ Task<Outcome> AbortWhileDataArrives(std::vector<TcpStream>* streams,
                    MSG_NOSIGNAL);
     }
     readers[i].Abort();
-    if (i % 1000 == 999) co_await Sleep(std::chrono::milliseconds(0));
+    if (i % 1000 == 999) (void)co_await Sleep(std::chrono::milliseconds(0));
   }
   Outcome out;
   for (auto& r : readers) {

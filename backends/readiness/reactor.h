@@ -269,10 +269,11 @@ class ReadinessReactor {
   // UpdateInterest). When a cancel takes a direction's last waiter before
   // the poller reported it, the mark is forgotten: else the next operation
   // would park untried again and again, if each is cancelled as soon as it
-  // parks (a select that gives up at once). A delivery keeps the mark: the next
-  // operation parks, arms the direction, and the poller's report tells whether
-  // it is ready — no attempt that the last one already showed would fail
-  // (poll's echo made a failing recv per message before). An edge-triggered
+  // parks (a select that gives up at once). A delivery keeps the mark: the
+  // direction is still armed (disarming is lazy), so the next operation parks
+  // and the poller's next report says whether it is ready — no attempt that
+  // the last one already showed would fail (poll's echo made a failing recv
+  // per message before). An edge-triggered
   // poller reports every edge whoever waits, so its marks need no forgetting.
   static void ForgetMarksOfIdleDirections(FdState& state) {
     if constexpr (!Poller::kEdgeTriggered) {

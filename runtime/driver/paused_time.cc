@@ -79,7 +79,7 @@ void Join(const void* driver, Backend* backend,
           const std::atomic<std::thread::id>* owner) {
   Registry& r = registry();
   MutexLock lock(&r.mu);
-  r.members.push_back(Member{driver, backend, owner});
+  r.members.push_back(Member{driver, backend, owner, false, std::nullopt});
 }
 
 bool GoIdle(const void* driver, std::optional<Instant> next) {

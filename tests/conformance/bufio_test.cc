@@ -25,7 +25,7 @@ Task<absl::Status> Trickle(TcpStream stream, std::string data, size_t piece) {
     absl::Status s = co_await stream.WriteAll(absl::MakeConstSpan(data).subspan(
         at, std::min(piece, data.size() - at)));
     if (!s.ok()) co_return s;
-    co_await Sleep(std::chrono::microseconds(100));
+    EXPECT_TRUE((co_await Sleep(std::chrono::microseconds(100))).ok());
   }
   co_return stream.Close();
 }
@@ -206,7 +206,7 @@ TEST_F(ConformanceTest, BufioReadLineIsCancelSafe) {
               co_await in->ReadLine();
           EXPECT_TRUE(absl::IsCancelled(line.status())) << line.status();
         }(&in));
-    co_await Sleep(milliseconds(20));
+    EXPECT_TRUE((co_await Sleep(milliseconds(20))).ok());
     reader.Abort();
     (void)co_await reader;
     EXPECT_TRUE((co_await a.WriteAll(absl::MakeConstSpan("world\n", 6))).ok());

@@ -86,7 +86,8 @@ TEST_F(ConformanceTest, TheTokensFuturesComposeInSelectAndTimeout) {
     CancellationToken second;
     second.Cancel();
     absl::StatusOr<size_t> n = co_await Timeout(
-        seconds(5), sync::WithCancellation(second, a.Read(absl::MakeSpan(buf))));
+        seconds(5),
+        sync::WithCancellation(second, a.Read(absl::MakeSpan(buf))));
     EXPECT_TRUE(absl::IsCancelled(n.status())) << n.status();
 
     // Nothing was lost on the way: the stream still reads what is sent.

@@ -86,7 +86,8 @@ Task<absl::Status> ReadDataThenEofOnce(TcpListener* listener) {
   absl::StatusOr<TcpStream> reader = co_await listener->Accept();
   if (!reader.ok()) co_return reader.status();
   JoinHandle<absl::Status> finish = Spawn([](int fd) -> Task<absl::Status> {
-    co_await Sleep(milliseconds(1));  // the read is parked by now
+    // The read is parked by now.
+    EXPECT_TRUE((co_await Sleep(milliseconds(1))).ok());
     if (::send(fd, "last bytes", 10, MSG_NOSIGNAL) != 10 ||
         ::shutdown(fd, SHUT_WR) != 0) {
       co_return absl::ErrnoToStatus(errno, "send+shutdown");
@@ -151,7 +152,7 @@ Task<absl::Status> TryReadUntilData() {
       EXPECT_EQ(std::string(buf, **n), "data");
       co_return absl::OkStatus();
     }
-    co_await Sleep(microseconds(50));
+    EXPECT_TRUE((co_await Sleep(microseconds(50))).ok());
   }
   co_return absl::DeadlineExceededError(
       "5,000 reads polled once never saw the 4 bytes sent");
