@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -140,11 +141,19 @@ absl::StatusOr<std::unique_ptr<ExampleProcess>> ExampleProcess::Start(
     if (c == '\n') break;
     line += c;
   }
-  process->port_ = PortOf(line);
-  process->banner_ = line;
-  if (process->port_ == 0) {
+  // "listening on ADDRESS" and maybe " (backend, runtime)"
+  const std::string prefix = "listening on ";
+  const size_t end = std::min(line.find(" ("), line.size());
+  if (line.rfind(prefix, 0) != 0 || end <= prefix.size()) {
     return absl::FailedPreconditionError(
         absl::StrCat(binary, ": unexpected first line \"", line, "\""));
+  }
+  process->address_ = line.substr(prefix.size(), end - prefix.size());
+  process->port_ = PortOf(line);
+  process->banner_ = line;
+  if (process->port_ == 0 && process->address_.rfind("127.0.0.1:", 0) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(binary, ": no port in its first line \"", line, "\""));
   }
   return process;
 }

@@ -5,6 +5,9 @@
 //   absl::StatusOr<std::unique_ptr<ExampleProcess>> server =
 //       ExampleProcess::Start("examples/http_hello", {"--port", "0"});
 //   (*server)->port();     // from its "listening on 127.0.0.1:PORT" line
+//   (*server)->address();  // what it listens on: "127.0.0.1:PORT",
+//                          // "/tmp/x/echo.sock", "@name" (a Unix socket's
+//                          // port() is 0)
 //   (*server)->banner();   // that whole line
 //   ... connect to it and talk ...
 //   absl::Status s = (*server)->Stop();
@@ -53,6 +56,7 @@ class ExampleProcess {
   ~ExampleProcess();
 
   uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
   const std::string& banner() const { return banner_; }
 
   absl::Status Stop();
@@ -64,6 +68,7 @@ class ExampleProcess {
   pid_t pid_;
   int stdout_fd_;
   uint16_t port_ = 0;
+  std::string address_;
   std::string banner_;
 };
 

@@ -14,17 +14,20 @@
 // ("read_exact: end of stream after 10 of 16 bytes"); ReadToEnd past its
 // limit is ResourceExhausted — the limit bounds what it allocates.
 //
-// Cancel-safety (docs/cancellation.md): none of them is. Cancelled, each
-// ends with CancelledError saying how many bytes it had moved; those bytes
-// are in the buffer (ReadExact), dropped (ReadToEnd), or written (WriteAllTo,
-// Copy). Use BufferedReader for reads that must survive cancellation.
+// Cancel-safety (docs/cancellation.md): none of them is, except a Copy that
+// splices (below). Cancelled, each ends with CancelledError saying how many
+// bytes it had moved; those bytes are in the buffer (ReadExact), dropped
+// (ReadToEnd), or written (WriteAllTo, Copy). Use BufferedReader for reads
+// that must survive cancellation.
 //
 // Thread-compatible: one task uses a stream through a helper at a time.
 #ifndef POLYIO_RUNTIME_BUFIO_READ_WRITE_H_
 #define POLYIO_RUNTIME_BUFIO_READ_WRITE_H_
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +35,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "platform/ref_ptr.h"
 #include "runtime/bufio/concepts.h"
+#include "runtime/io/fd_handle.h"
+#include "runtime/io/splice.h"
 #include "runtime/task/task.h"
 
 namespace polyio {
@@ -45,6 +51,9 @@ absl::Status Progress(absl::string_view what, uint64_t done, uint64_t total,
 // The same, for helpers that do not know the total.
 absl::Status Progress(absl::string_view what, uint64_t done,
                       const absl::Status& error);
+
+// Copy's buffer, when it does not splice.
+inline constexpr size_t kCopyBufferSize = 64 * 1024;
 
 }  // namespace bufio_internal
 
@@ -118,14 +127,46 @@ Task<absl::Status> WriteAllTo(W& writer, absl::Span<const char> data) {
   co_return absl::OkStatus();
 }
 
+// A stream whose descriptor Copy can hand to splice(2): TcpStream,
+// UnixStream, PipeReader, PipeWriter.
+template <class T>
+concept HasIoHandle = requires(const T& t) {
+  { t.io_handle() } -> std::convertible_to<const RefPtr<FdHandle>&>;
+};
+
+namespace bufio_internal {
+
+// Copy by splice(2) (io/splice.h), until `in`'s end of stream.
+Task<absl::StatusOr<uint64_t>> SpliceCopy(RefPtr<FdHandle> in,
+                                          RefPtr<FdHandle> out);
+
+}  // namespace bufio_internal
+
 // Moves bytes from `reader` to `writer` until the reader's end of stream;
-// returns how many. A 64 KiB buffer, allocated once per call.
+// returns how many.
+//
+// On Linux, when both are polyio streams (HasIoHandle) and CanSplice says
+// their descriptors allow it (a pipe on one side, a pipe or a stream socket
+// on the other), the kernel moves the bytes with splice(2), waiting for
+// readiness through the backend like any read (io/splice.h). A Copy by
+// splice loses nothing when cancelled: every byte it counted is in the
+// writer, every other one still in the reader. Otherwise a 64 KiB buffer,
+// allocated once per call (not zero-filled), read into and written out;
+// cancelled, the bytes of the last read not written yet are lost.
 template <AsyncReader R, AsyncWriter W>
 Task<absl::StatusOr<uint64_t>> Copy(R& reader, W& writer) {
-  std::vector<char> buf(64 * 1024);
+  if constexpr (HasIoHandle<R> && HasIoHandle<W>) {
+    if (reader.io_handle() && writer.io_handle() &&
+        CanSplice(*reader.io_handle(), *writer.io_handle())) {
+      co_return co_await bufio_internal::SpliceCopy(reader.io_handle(),
+                                                    writer.io_handle());
+    }
+  }
+  std::unique_ptr<char[]> storage(new char[bufio_internal::kCopyBufferSize]);
+  const absl::Span<char> buf(storage.get(), bufio_internal::kCopyBufferSize);
   uint64_t copied = 0;
   for (;;) {
-    absl::StatusOr<size_t> n = co_await reader.Read(absl::MakeSpan(buf));
+    absl::StatusOr<size_t> n = co_await reader.Read(buf);
     if (!n.ok()) co_return bufio_internal::Progress("copy", copied, n.status());
     if (*n == 0) co_return copied;
     absl::Status w =

@@ -58,6 +58,9 @@ class UnixSocketBase {
 
   // The fd, or -1 once closed. Valid only until Close: do not keep it.
   int fd() const { return handle_ ? handle_->fd() : -1; }
+  // The shared descriptor, for polyio's own helpers (Copy's splice,
+  // io/splice.h); null once moved from.
+  const RefPtr<FdHandle>& io_handle() const { return handle_; }
   bool is_open() const { return fd() >= 0; }
 
  protected:

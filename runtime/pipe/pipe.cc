@@ -1,17 +1,15 @@
 #include "runtime/pipe/pipe.h"
 
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "backends/operation.h"
 #include "platform/socket.h"
+#include "runtime/io/no_sigpipe.h"
 
 namespace polyio {
 namespace {
@@ -36,35 +34,6 @@ absl::Status Failed(const FdHandle& handle, int32_t res, const char* op,
   }
   return absl::ErrnoToStatus(-res,
                              absl::StrCat(op, " ", handle.owner(), " fd ", fd));
-}
-
-// write(2) that fails with EPIPE instead of raising SIGPIPE. SIGPIPE is
-// generated for the writing thread, so blocking it here for the call keeps
-// it pending instead of delivered; then it is taken back, unless one was
-// pending already (somebody else's, which stays).
-ssize_t WriteWithoutSigpipe(int fd, const void* buf, size_t len) {
-  sigset_t pipe_only;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  sigset_t pending;
-  sigemptyset(&pending);
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-  sigset_t old;
-  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-  ssize_t n;
-  do {
-    n = ::write(fd, buf, len);
-  } while (n < 0 && errno == EINTR);
-  const int err = errno;
-  if (n < 0 && err == EPIPE && !was_pending) {
-    timespec zero{0, 0};
-    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  errno = err;
-  return n;
 }
 
 // Which way an adopted descriptor goes.
@@ -231,7 +200,9 @@ Poll<absl::StatusOr<size_t>> PipeWriteFuture::Poll(Context& cx) {
       return kPending;
     }
     const int fd = handle_->fd();
-    ssize_t n = WriteWithoutSigpipe(fd, buf_.data(), buf_.size());
+    // write(2) itself: EPIPE, not SIGPIPE (pipe.h).
+    ssize_t n = internal::WithoutSigpipe(
+        [&] { return ::write(fd, buf_.data(), buf_.size()); });
     if (n >= 0) return Result(static_cast<size_t>(n));
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return Result(Failed(*handle_, -errno, "write", fd));

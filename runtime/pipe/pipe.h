@@ -132,6 +132,9 @@ class PipeReader {
   absl::Status Close();
   // -1 once closed or moved from.
   int fd() const { return handle_ ? handle_->fd() : -1; }
+  // The shared descriptor, for polyio's own helpers (Copy's splice,
+  // io/splice.h); null once moved from.
+  const RefPtr<FdHandle>& io_handle() const { return handle_; }
 
  private:
   explicit PipeReader(RefPtr<FdHandle> handle) : handle_(std::move(handle)) {}
@@ -164,6 +167,9 @@ class PipeWriter {
   // The reader sees end of data once every copy of this end is closed.
   absl::Status Close();
   int fd() const { return handle_ ? handle_->fd() : -1; }
+  // The shared descriptor, for polyio's own helpers (Copy's splice,
+  // io/splice.h); null once moved from.
+  const RefPtr<FdHandle>& io_handle() const { return handle_; }
 
  private:
   explicit PipeWriter(RefPtr<FdHandle> handle) : handle_(std::move(handle)) {}
