@@ -38,6 +38,7 @@
 #include "runtime/driver/driver.h"
 #include "runtime/driver/spawn.h"
 #include "runtime/event_loop.h"
+#include "runtime/metrics/metrics.h"
 #include "runtime/multi_thread/multi_thread_scheduler.h"
 #include "runtime/scheduler/thread_parker.h"
 #include "runtime/sync/cancellation_token.h"
@@ -116,6 +117,12 @@ class Runtime {
     if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task), where);
     return SpawnOn(driver_->local_scheduler(), std::move(task), where);
   }
+
+  // A snapshot of the runtime's counters, per worker and in total
+  // (runtime/metrics/metrics.h; docs/observing.md). Cheap: it reads
+  // counters that are always kept, stopping nobody. Any thread, also from
+  // inside a task.
+  RuntimeMetrics Metrics();
 
   RuntimeFlavor flavor() const {
     return pool_ ? RuntimeFlavor::kMultiThread : RuntimeFlavor::kCurrentThread;

@@ -28,6 +28,7 @@ void IoFuture::CancelAndWait() { driver_->CancelAndWait(&op_, &in_flight_); }
 
 void IoFuture::OnComplete(Operation* op) {
   IoFuture* self = FromOp(op, offsetof(IoFuture, op_));
+  CountCompletion(self->driver_->counters(), *op);
   // Take the waker first: once in_flight_ is false the owner may destroy
   // the future on another thread.
   Waker waker = self->waker_.Take();
@@ -39,6 +40,9 @@ void IoFuture::SubmitOnDriverThread(Runnable* r) {
   IoFuture* self = reinterpret_cast<IoFuture*>(
       reinterpret_cast<char*>(r) - offsetof(IoFuture, remote_submit_));
   self->TakeFd();
+  self->driver_->counters()
+      .ops_submitted[static_cast<int>(self->op_.kind)]
+      .Add();
   if (self->driver_->backend().Submit(&self->op_)) OnComplete(&self->op_);
 }
 

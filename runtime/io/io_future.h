@@ -37,6 +37,7 @@
 
 #include "backends/operation.h"
 #include "runtime/driver/driver.h"
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/task/atomic_waker.h"
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
@@ -107,10 +108,22 @@ class IoFuture {
     submitted_ = true;
     cancel_requested_ = false;
     TakeFd();
-    if (driver_->backend().Submit(&op_)) return op_.res;
+    metrics::WorkerCounters& counters = driver_->counters();
+    counters.ops_submitted[static_cast<int>(op_.kind)].Add();
+    if (driver_->backend().Submit(&op_)) {
+      CountCompletion(counters, op_);
+      return op_.res;
+    }
     in_flight_.store(true, std::memory_order_relaxed);
     waker_.Register(cx.waker());
     return kPending;
+  }
+  // On the driver's thread, when the operation completes.
+  static void CountCompletion(metrics::WorkerCounters& counters,
+                              const Operation& op) {
+    (op.res == -ECANCELED ? counters.ops_cancelled
+                          : counters.ops_completed)[static_cast<int>(op.kind)]
+        .Add();
   }
   // Through another driver's mailbox, or no driver at all (a misuse).
   polyio::Poll<int32_t> SubmitElsewhere(Context& cx);

@@ -80,6 +80,12 @@ class MultiThreadScheduler final : public TaskScheduler {
   void AbortAll() ABSL_LOCKS_EXCLUDED(live_mu_);
 
   int worker_count() const { return static_cast<int>(workers_.size()); }
+  // Runtime::Metrics: worker i's queued tasks (its steal queue; the LIFO
+  // slot is the owner's alone and not counted), and the injection queue's.
+  uint64_t queue_depth(int i) const { return workers_[i]->queue.size(); }
+  uint64_t injection_depth() const {
+    return inject_len_.load(std::memory_order_relaxed);
+  }
   // Worker i's driver (EventLoop::Post to it reaches that worker).
   Driver& driver(int i) { return *workers_[i]->driver; }
 
@@ -88,6 +94,7 @@ class MultiThreadScheduler final : public TaskScheduler {
     MultiThreadScheduler* scheduler = nullptr;
     int index = 0;
     std::unique_ptr<Driver> driver;
+    metrics::WorkerCounters* counters = nullptr;  // the driver's
     StealQueue queue;
     // Owner thread only.
     Runnable* lifo = nullptr;
@@ -103,6 +110,8 @@ class MultiThreadScheduler final : public TaskScheduler {
   void RunWorker(Worker* w);
   Runnable* NextTask(Worker* w);
   Runnable* Steal(Worker* w);
+  // Counts `task` (if any) as taken from the injection queue by `w`.
+  static Runnable* Injected(Worker* w, Runnable* task);
   void PushLocal(Worker* w, Runnable* task);
   void Park(Worker* w);
   bool WorkVisible() const;

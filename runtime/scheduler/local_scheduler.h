@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/scheduler/remote_queue.h"
 #include "runtime/task/runnable.h"
 #include "runtime/task/task_header.h"
@@ -54,6 +55,7 @@ class LocalScheduler final : public TaskScheduler {
 
    private:
     LocalScheduler* previous_;
+    metrics::WorkerCounters* previous_counters_;
   };
 
   // Any thread: local fast path on the owner thread, else the remote queue.
@@ -64,10 +66,15 @@ class LocalScheduler final : public TaskScheduler {
       r->discard(r);
     } else {
       local_.Push(r);
+      counters_.scheduled_local.Add();
     }
   }
   void ScheduleRemote(Runnable* r) {
-    if (!remote_.Push(r)) r->discard(r);
+    if (remote_.Push(r)) {
+      counters_.scheduled_remote.Add();
+    } else {
+      r->discard(r);
+    }
   }
 
   // TaskScheduler. One FIFO: a spawn or a yield goes to its back like any
@@ -96,6 +103,18 @@ class LocalScheduler final : public TaskScheduler {
   // Owner thread. True when RunReady would find work.
   bool HasWork() const { return !local_.empty() || remote_.pending(); }
 
+  // The counters of the driver thread this scheduler belongs to
+  // (worker_counters.h); Enter makes them the thread's current ones.
+  metrics::WorkerCounters& counters() { return counters_; }
+  // Runnables queued and not yet run (any thread; approximate while they
+  // move).
+  uint64_t depth() const {
+    uint64_t in =
+        counters_.scheduled_local.Get() + counters_.scheduled_remote.Get();
+    uint64_t out = counters_.runs.Get();
+    return in > out ? in - out : 0;
+  }
+
   // Owner thread, at shutdown: discards everything queued; from now on,
   // every schedule is discarded at once.
   void Close();
@@ -107,6 +126,7 @@ class LocalScheduler final : public TaskScheduler {
   bool closed_locally_ = false;  // owner thread's view of Close()
   RemoteQueue remote_;
   internal::LiveTaskList live_;
+  metrics::WorkerCounters counters_;
 };
 
 }  // namespace polyio

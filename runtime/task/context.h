@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/task/waker.h"
 
 namespace polyio {
@@ -56,7 +57,12 @@ class Context {
   // caller should WakeByRef() and return Pending.
   bool ConsumeBudget() {
     if (budget_ == nullptr) return true;
-    if (*budget_ <= 0) return false;
+    if (*budget_ <= 0) {
+      if (metrics::WorkerCounters* c = metrics::CurrentWorkerCounters()) {
+        c->budget_exhausted.Add();
+      }
+      return false;
+    }
     --*budget_;
     return true;
   }
