@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/blocking/blocking_pool.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 
@@ -79,6 +80,37 @@ RuntimeMetrics Runtime::Metrics() {
   m.blocking.queued = blocking.queued();
   m.blocking.jobs_run = blocking.jobs_run();
   return m;
+}
+
+TaskDump Runtime::DumpTasks() {
+  TaskDump dump;
+  std::vector<void*> running;  // per worker
+  for (int i = 0; i < worker_threads(); ++i) {
+    Driver& d = pool_ ? pool_->driver(i) : *driver_;
+    running.push_back(d.counters().running.load(std::memory_order_relaxed));
+  }
+  auto add = [&](const internal::TaskHeader& task) {
+    std::optional<TaskInfo> info = diagnostics::Describe(task);
+    if (!info.has_value()) return;
+    if (info->state == TaskInfo::State::kRunning) {
+      for (size_t i = 0; i < running.size(); ++i) {
+        if (running[i] == &task) info->worker = static_cast<int>(i);
+      }
+    }
+    dump.tasks.push_back(std::move(*info));
+  };
+  if (pool_ != nullptr) pool_->ForEachLiveTask(add);
+  // Each driver's own tasks (all of them on the current-thread runtime;
+  // SpawnLocal ones on a worker), read on that driver's thread.
+  for (int i = 0; i < worker_threads(); ++i) {
+    Driver& d = pool_ ? pool_->driver(i) : *driver_;
+    d.RunOnDriverThread([&] { d.local_scheduler().ForEachLiveTask(add); });
+  }
+  const int64_t unfinished = Unfinished();
+  const auto listed = static_cast<int64_t>(dump.tasks.size());
+  dump.not_yet_polled =
+      unfinished > listed ? static_cast<uint64_t>(unfinished - listed) : 0;
+  return dump;
 }
 
 std::vector<TaskScheduler*> Runtime::Schedulers() {

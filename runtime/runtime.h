@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
 #include "platform/source_location.h"
+#include "runtime/diagnostics/task_dump.h"
 #include "runtime/driver/driver.h"
 #include "runtime/driver/spawn.h"
 #include "runtime/event_loop.h"
@@ -123,6 +124,13 @@ class Runtime {
   // counters that are always kept, stopping nobody. Any thread, also from
   // inside a task.
   RuntimeMetrics Metrics();
+
+  // Every live task: where it was spawned, whether it runs, is queued or
+  // waits, and on what (runtime/diagnostics/task_dump.h). For a hung
+  // server: print DumpTasks().ToString(). Any thread, also from inside a
+  // task; on the current-thread runtime called from another thread it is
+  // answered at the driver's next turn (through its mailbox).
+  TaskDump DumpTasks();
 
   RuntimeFlavor flavor() const {
     return pool_ ? RuntimeFlavor::kMultiThread : RuntimeFlavor::kCurrentThread;

@@ -148,6 +148,7 @@ void Driver::Turn(bool may_block) {
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
   }
   counters_->timers_armed.Set(timers_.size());
+  counters_->ops_in_flight.Set(static_cast<uint64_t>(backend_->InFlight()));
   if (timeout_ns == 0) {
     backend_->Wait(0);
   } else {

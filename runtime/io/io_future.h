@@ -42,6 +42,7 @@
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
 #include "runtime/task/runnable.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 
@@ -110,20 +111,11 @@ class IoFuture {
     TakeFd();
     metrics::WorkerCounters& counters = driver_->counters();
     counters.ops_submitted[static_cast<int>(op_.kind)].Add();
-    if (driver_->backend().Submit(&op_)) {
-      CountCompletion(counters, op_);
-      return op_.res;
-    }
+    if (driver_->backend().Submit(&op_)) return op_.res;
     in_flight_.store(true, std::memory_order_relaxed);
     waker_.Register(cx.waker());
+    internal::TaskHeader::NoteWaitIo(static_cast<uint8_t>(op_.kind), op_.fd);
     return kPending;
-  }
-  // On the driver's thread, when the operation completes.
-  static void CountCompletion(metrics::WorkerCounters& counters,
-                              const Operation& op) {
-    (op.res == -ECANCELED ? counters.ops_cancelled
-                          : counters.ops_completed)[static_cast<int>(op.kind)]
-        .Add();
   }
   // Through another driver's mailbox, or no driver at all (a misuse).
   polyio::Poll<int32_t> SubmitElsewhere(Context& cx);

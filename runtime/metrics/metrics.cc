@@ -66,9 +66,12 @@ WorkerMetrics ReadWorker(const WorkerCounters& c, int index, int64_t now_ns,
   if (w.busy_ns < 0) w.busy_ns = 0;
   for (int k = 0; k < kOpKindCount; ++k) {
     w.ops[k].submitted = c.ops_submitted[k].Get();
-    w.ops[k].completed = c.ops_completed[k].Get();
     w.ops[k].cancelled = c.ops_cancelled[k].Get();
+    w.ops[k].completed = w.ops[k].submitted > w.ops[k].cancelled
+                             ? w.ops[k].submitted - w.ops[k].cancelled
+                             : 0;
   }
+  w.ops_in_flight = c.ops_in_flight.Get();
   return w;
 }
 
@@ -81,6 +84,7 @@ void AddInto(WorkerMetrics& t, const WorkerMetrics& w) {
   t.run_queue_depth += w.run_queue_depth;
   t.budget_exhausted += w.budget_exhausted;
   t.timers_armed += w.timers_armed;
+  t.ops_in_flight += w.ops_in_flight;
   t.parks += w.parks;
   t.parked_ns += w.parked_ns;
   t.busy_ns += w.busy_ns;
@@ -188,6 +192,9 @@ std::string ToPrometheus(const RuntimeMetrics& m) {
   PerWorker(out, m, "polyio_worker_timers_armed", "gauge",
             "Timers in this worker's wheel (as of its last turn).",
             [](const WorkerMetrics& w) { return w.timers_armed; });
+  PerWorker(out, m, "polyio_worker_ops_in_flight", "gauge",
+            "Operations submitted and not completed (as of the last turn).",
+            [](const WorkerMetrics& w) { return w.ops_in_flight; });
   PerWorker(out, m, "polyio_worker_parks_total", "counter",
             "Blocking waits in the backend.",
             [](const WorkerMetrics& w) { return w.parks; });
@@ -211,7 +218,8 @@ std::string ToPrometheus(const RuntimeMetrics& m) {
                     "Operations submitted to this worker's backend.",
                     &OpMetrics::submitted},
            OpFamily{"polyio_worker_ops_completed_total",
-                    "Operations completed with a result.",
+                    "Operations submitted and not cancelled (those in flight "
+                    "included).",
                     &OpMetrics::completed},
            OpFamily{"polyio_worker_ops_cancelled_total",
                     "Operations completed as cancelled.",

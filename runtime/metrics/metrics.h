@@ -28,7 +28,10 @@ namespace polyio {
 // One kind of operation (backends/operation.h's OpKind).
 struct OpMetrics {
   uint64_t submitted = 0;
-  uint64_t completed = 0;  // with a result other than -ECANCELED
+  // submitted - cancelled: ended with a result, or still in flight (the
+  // per-message path counts only submissions; WorkerMetrics::ops_in_flight
+  // says how many are in flight, of every kind).
+  uint64_t completed = 0;
   uint64_t cancelled = 0;  // completed with -ECANCELED
 };
 
@@ -45,10 +48,11 @@ struct WorkerMetrics {
   uint64_t tasks_stolen = 0;  // multi-thread: taken from other workers
   uint64_t run_queue_depth = 0;
   uint64_t budget_exhausted = 0;
-  uint64_t timers_armed = 0;  // as of the driver's last turn
-  uint64_t parks = 0;         // blocking waits in the backend
-  int64_t parked_ns = 0;      // time in them
-  int64_t busy_ns = 0;        // the rest of the time since creation
+  uint64_t timers_armed = 0;   // as of the driver's last turn
+  uint64_t ops_in_flight = 0;  // as of the driver's last turn
+  uint64_t parks = 0;          // blocking waits in the backend
+  int64_t parked_ns = 0;       // time in them
+  int64_t busy_ns = 0;         // the rest of the time since creation
   std::array<OpMetrics, kOpKindCount> ops{};  // indexed by OpKind
 };
 

@@ -73,8 +73,8 @@ struct WorkerCounters {
   Counter runs;              // runnables the local scheduler ran
   Counter budget_exhausted;  // leaf futures that found the budget spent
   Counter ops_submitted[kOpKindSlots];
-  Counter ops_completed[kOpKindSlots];
   Counter ops_cancelled[kOpKindSlots];  // completed with -ECANCELED
+  Counter ops_in_flight;                // gauge, published once per driver turn
   Counter timers_armed;                 // gauge, published once per driver turn
   Counter parks;                        // blocking waits in the backend
   Counter parked_ticks;                 // time spent in them, in Ticks()

@@ -79,6 +79,17 @@ class MultiThreadScheduler final : public TaskScheduler {
   // (Runtime::Shutdown). Any thread.
   void AbortAll() ABSL_LOCKS_EXCLUDED(live_mu_);
 
+  // Calls fn(TaskHeader&) for every task of the pool polled and not
+  // complete, under the registry's lock (fn must not schedule). Any thread.
+  template <class Fn>
+  void ForEachLiveTask(Fn&& fn) ABSL_LOCKS_EXCLUDED(live_mu_) {
+    MutexLock lock(&live_mu_);
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      fn(*t);
+    }
+  }
+
   int worker_count() const { return static_cast<int>(workers_.size()); }
   // Runtime::Metrics: worker i's queued tasks (its steal queue; the LIFO
   // slot is the owner's alone and not counted), and the injection queue's.

@@ -90,6 +90,15 @@ class LocalScheduler final : public TaskScheduler {
   }
   // Owner thread: a task polled and not complete, or null.
   internal::TaskHeader* AnyLiveTask() const { return live_.front(); }
+  // Owner thread: calls fn(TaskHeader&) for every task polled and not
+  // complete (Runtime::DumpTasks).
+  template <class Fn>
+  void ForEachLiveTask(Fn&& fn) const {
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      fn(*t);
+    }
+  }
   // Owner thread: aborts every task that has been polled and not finished.
   void AbortAll() {
     for (internal::TaskHeader* t = live_.front(); t != nullptr;

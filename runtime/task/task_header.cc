@@ -139,6 +139,7 @@ void TaskHeader::Run() {
     counters->tasks_polled.Add();
     counters->running.store(this, std::memory_order_relaxed);
   }
+  wait_word_.store(0, std::memory_order_relaxed);  // WaitKind::kUnknown
   const bool done = vtable_->step(this, cx);
   if (counters != nullptr) {
     counters->running.store(nullptr, std::memory_order_relaxed);
