@@ -67,7 +67,7 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
   }
   waker_.Register(cx.waker());
   if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
-  internal::TaskHeader::NoteWaitIo(static_cast<uint8_t>(op_.kind), op_.fd);
+  internal::TaskHeader::NoteWaitIo(cx, static_cast<uint8_t>(op_.kind), op_.fd);
   return kPending;
 }
 
@@ -83,7 +83,7 @@ Poll<int32_t> IoFuture::SubmitElsewhere(Context& cx) {
   in_flight_.store(true, std::memory_order_relaxed);
   waker_.Register(cx.waker());
   internal::TaskHeader::NoteWaitIo(
-      static_cast<uint8_t>(op_.kind),
+      cx, static_cast<uint8_t>(op_.kind),
       fd_source_ != nullptr ? fd_source_->load(std::memory_order_relaxed)
                             : op_.fd);
   driver_->Dispatch(&remote_submit_);

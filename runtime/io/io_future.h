@@ -114,7 +114,8 @@ class IoFuture {
     if (driver_->backend().Submit(&op_)) return op_.res;
     in_flight_.store(true, std::memory_order_relaxed);
     waker_.Register(cx.waker());
-    internal::TaskHeader::NoteWaitIo(static_cast<uint8_t>(op_.kind), op_.fd);
+    internal::TaskHeader::NoteWaitIo(cx, static_cast<uint8_t>(op_.kind),
+                                     op_.fd);
     return kPending;
   }
   // Through another driver's mailbox, or no driver at all (a misuse).

@@ -402,7 +402,7 @@ class [[nodiscard]] Receiver<T>::RecvFuture {
     std::optional<absl::StatusOr<T>> r =
         chan_->TryTake("mpsc recv", &cx, &node_);
     if (!r.has_value() || absl::IsUnavailable(r->status())) {
-      polyio::internal::TaskHeader::NoteWaitChannel("mpsc receive");
+      polyio::internal::TaskHeader::NoteWaitChannel(cx, "mpsc receive");
       return kPending;
     }
     return std::move(*r);

@@ -164,7 +164,7 @@ class [[nodiscard]] Receiver {
     shared_->rx_node.SetWaker(cx.waker());
     if (!shared_->rx_node.linked())
       shared_->rx_waiting.PushBack(&shared_->rx_node);
-    polyio::internal::TaskHeader::NoteWaitChannel("oneshot receive");
+    polyio::internal::TaskHeader::NoteWaitChannel(cx, "oneshot receive");
     return kPending;
   }
 

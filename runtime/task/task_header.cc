@@ -132,6 +132,7 @@ void TaskHeader::Run() {
   Waker waker(this, &kWakerVTable);
   int budget = Context::kDefaultBudget;
   Context cx(waker, &cancelled_, &budget);
+  cx.set_task(this);
   // Counted, and published as the running task (the task dump and the
   // stall detector read it): a TLS load and three plain stores.
   metrics::WorkerCounters* counters = metrics::CurrentWorkerCounters();

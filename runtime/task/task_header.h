@@ -164,18 +164,11 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
     return n;
   }
 
-  // The task being polled on the calling thread, or null.
-  static TaskHeader* Current() {
-    metrics::WorkerCounters* c = metrics::CurrentWorkerCounters();
-    return c != nullptr ? static_cast<TaskHeader*>(
-                              c->running.load(std::memory_order_relaxed))
-                        : nullptr;
-  }
-  // Called by a leaf future that returns Pending: what the running task
-  // now waits on. One or two relaxed stores (the I/O case, on the
-  // per-message path, is one word); nothing when no task runs.
-  static void NoteWaitIo(uint8_t op_kind, int32_t fd) {
-    if (TaskHeader* t = Current()) {
+  // Called by a leaf future that returns Pending, with its poll's context:
+  // what the task polled now waits on. One or two relaxed stores (the I/O
+  // case, on the per-message path, is one word); nothing outside a task.
+  static void NoteWaitIo(const Context& cx, uint8_t op_kind, int32_t fd) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
       t->wait_word_.store(
           static_cast<uint64_t>(WaitKind::kIo) |
               (static_cast<uint64_t>(op_kind) << 8) |
@@ -183,15 +176,15 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
           std::memory_order_relaxed);
     }
   }
-  static void NoteWaitTimer(int64_t deadline_ns) {
-    if (TaskHeader* t = Current()) {
+  static void NoteWaitTimer(const Context& cx, int64_t deadline_ns) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
       t->wait_deadline_ns_.store(deadline_ns, std::memory_order_relaxed);
       t->wait_word_.store(static_cast<uint64_t>(WaitKind::kTimer),
                           std::memory_order_relaxed);
     }
   }
-  static void NoteWaitChannel(const char* what) {
-    if (TaskHeader* t = Current()) {
+  static void NoteWaitChannel(const Context& cx, const char* what) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
       t->wait_what_.store(what, std::memory_order_relaxed);
       t->wait_word_.store(static_cast<uint64_t>(WaitKind::kChannel),
                           std::memory_order_relaxed);
