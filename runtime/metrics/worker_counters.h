@@ -3,13 +3,12 @@
 // by Runtime::Metrics() (metrics.h) from any thread.
 //
 // Cost is the point of this file. Each Counter is written only by the
-// thread that runs the driver, as a plain add to memory — one instruction,
-// no locked instruction, no shared cache line: the per-message path gains
-// no atomic read-modify-write. Readers on other threads load it with a
-// relaxed atomic load (an aligned 8-byte word is read whole), maybe a
-// little late. Under ThreadSanitizer, which would call the plain add a race
-// with those loads, the add is a relaxed atomic load and store instead (the
-// form that costs two more instructions, measured in docs/observing.md). The
+// thread that runs the driver, as a relaxed atomic load and store (plain
+// moves on x86-64 and AArch64): no locked instruction, no shared cache
+// line, so the per-message path gains no atomic read-modify-write. Readers
+// on other threads load it relaxed, maybe a little late. (Plain `+=` adds
+// were tried: the compiler then had to assume they alias the futures'
+// size_t fields, and the echo benchmark got slower; docs/observing.md.) The
 // few counts that other threads bump (a wake sent from another thread, which
 // already takes a mutex and a syscall) are SharedCounters, a relaxed fetch_add.
 //
@@ -36,31 +35,18 @@
 namespace polyio {
 namespace metrics {
 
-#if defined(__SANITIZE_THREAD__)
-#define POLYIO_COUNTERS_ATOMIC 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define POLYIO_COUNTERS_ATOMIC 1
-#endif
-#endif
-
 // One writer (the owner thread), any reader.
 class Counter {
  public:
-#if defined(POLYIO_COUNTERS_ATOMIC)
   void Add(uint64_t n = 1) {
-    __atomic_store_n(&value_, __atomic_load_n(&value_, __ATOMIC_RELAXED) + n,
-                     __ATOMIC_RELAXED);
+    value_.store(value_.load(std::memory_order_relaxed) + n,
+                 std::memory_order_relaxed);
   }
-  void Set(uint64_t v) { __atomic_store_n(&value_, v, __ATOMIC_RELAXED); }
-#else
-  void Add(uint64_t n = 1) { value_ += n; }
-  void Set(uint64_t v) { value_ = v; }
-#endif
-  uint64_t Get() const { return __atomic_load_n(&value_, __ATOMIC_RELAXED); }
+  void Set(uint64_t v) { value_.store(v, std::memory_order_relaxed); }
+  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
 
  private:
-  alignas(8) uint64_t value_ = 0;
+  std::atomic<uint64_t> value_{0};
 };
 
 // Any writer, any reader.

@@ -3,6 +3,7 @@
 // receive, one queued to run, and the one taking the dump — each appears
 // with its spawn line and what it waits on.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -37,8 +38,8 @@ Task<void> Receiver(sync::mpsc::Receiver<int>* rx) {
 }
 
 // Yields until told to stop: whenever another task looks, it is queued.
-Task<void> Spinner(const bool* stop) {
-  while (!*stop) co_await Yield();
+Task<void> Spinner(const std::atomic<bool>* stop) {
+  while (!stop->load()) co_await Yield();
 }
 
 TEST_F(ConformanceTest, DumpTasksShowsWhatEachTaskWaitsOn) {
@@ -47,7 +48,7 @@ TEST_F(ConformanceTest, DumpTasksShowsWhatEachTaskWaitsOn) {
   const int read_fd = a.fd();
   rt().BlockOn([](Runtime* rt, TcpStream* a, sync::mpsc::Receiver<int>* rx,
                   int read_fd) -> Task<void> {
-    bool stop = false;
+    std::atomic<bool> stop{false};
     // clang-format off
     const unsigned base = __LINE__;
     JoinHandle<void> reader = Spawn(Reader(a));         // base + 1
@@ -120,7 +121,7 @@ TEST_F(ConformanceTest, DumpTasksShowsWhatEachTaskWaitsOn) {
       seen_scheduled = t != nullptr && t->state == TaskInfo::State::kScheduled;
     }
     EXPECT_TRUE(seen_scheduled);
-    stop = true;
+    stop.store(true);
     co_await spinner;
     reader.Abort();
     sleeper.Abort();
