@@ -7,6 +7,7 @@
 //   listening on 127.0.0.1:8080 (epoll, current-thread runtime)
 //
 //   curl http://127.0.0.1:8080/                 # Hello, World!
+//   curl http://127.0.0.1:8080/metrics          # the runtime's metrics
 //   wrk -c 64 http://127.0.0.1:8080/
 //
 // One task per connection, and per read: every complete request in the
@@ -16,6 +17,12 @@
 // (200, 405 for other methods, 400/413/431/501 for requests that cannot be
 // parsed, then close; Connection: close honoured) is http_hello_handler.h;
 // the parser is http_request.h.
+//
+// GET /metrics answers the runtime's metrics in Prometheus' text format
+// (Runtime::Metrics, ToPrometheus; docs/observing.md), then closes the
+// connection: a scrape is one request. It is recognized before the hello
+// handler sees the bytes, by a prefix compare on each read that starts a
+// request, so the hello answers take the same path as before.
 //
 // The "listening on" line is printed (and flushed) once the socket listens,
 // so a script can wait for it and read the port. Serves until SIGTERM or
@@ -28,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "examples/flags.h"
 #include "examples/http_hello_handler.h"
@@ -81,7 +89,23 @@ Task<absl::Status> CloseGracefully(TcpStream* stream, absl::Span<char> buf) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> ServeConnection(TcpStream stream) {
+constexpr std::string_view kMetricsRequest = "GET /metrics ";
+
+// The scrape: the whole page in one response, then close.
+Task<absl::Status> ServeMetrics(polyio::Runtime* rt, TcpStream* stream,
+                                absl::Span<char> buf) {
+  const std::string body = polyio::ToPrometheus(rt->Metrics());
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  absl::Status written =
+      co_await stream->WriteAll(absl::MakeConstSpan(response));
+  if (!written.ok()) co_return written;
+  co_return co_await CloseGracefully(stream, buf);
+}
+
+Task<absl::Status> ServeConnection(polyio::Runtime* rt, TcpStream stream) {
   // Answers go out whole, one write per read: Nagle's algorithm could only
   // hold one back, waiting for the client's acknowledgement of the last.
   stream.SetNoDelay(true).IgnoreError();
@@ -103,6 +127,9 @@ Task<absl::Status> ServeConnection(TcpStream stream) {
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return absl::OkStatus();  // the client closed
     std::string_view pending(in, kept + *n);
+    if (kept == 0 && pending.starts_with(kMetricsRequest)) [[unlikely]] {
+      co_return co_await ServeMetrics(rt, &stream, absl::MakeSpan(in));
+    }
     http::Answered answered;
     do {
       answered = http::AnswerRequests(pending, out);
@@ -122,7 +149,8 @@ Task<absl::Status> ServeConnection(TcpStream stream) {
   }
 }
 
-Task<absl::Status> Serve(uint16_t port, std::string runtime_description) {
+Task<absl::Status> Serve(polyio::Runtime* rt, uint16_t port,
+                         std::string runtime_description) {
   absl::StatusOr<TcpListener> listener =
       TcpListener::Bind(SocketAddress::Loopback4(port));
   if (!listener.ok()) co_return listener.status();
@@ -135,7 +163,7 @@ Task<absl::Status> Serve(uint16_t port, std::string runtime_description) {
     absl::StatusOr<TcpStream> stream = co_await listener->Accept();
     if (!stream.ok()) co_return stream.status();
     // A connection's errors (a client that resets) end that connection only.
-    polyio::Spawn(ServeConnection(std::move(*stream))).Detach();
+    polyio::Spawn(ServeConnection(rt, std::move(*stream))).Detach();
   }
 }
 
@@ -171,7 +199,7 @@ int main(int argc, char** argv) {
   if (!stop.ok()) return Fail(stop.status());
   absl::StatusOr<int> signo =
       (*rt)->BlockOn(polyio::examples::ServeUntilStopped(
-          Serve(static_cast<uint16_t>(*port),
+          Serve(rt->get(), static_cast<uint16_t>(*port),
                 polyio::examples::DescribeRuntime(**rt)),
           &*stop));
   if (!signo.ok()) return Fail(signo.status());

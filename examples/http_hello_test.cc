@@ -75,6 +75,36 @@ std::string Read(absl::StatusOr<std::string> bytes) {
   return bytes.ok() ? *bytes : "";
 }
 
+TEST_P(HttpHelloTest, ServesTheRuntimesMetricsAtSlashMetrics) {
+  {
+    // Some traffic first, so that the counters have moved.
+    TestClient client = Connect();
+    ASSERT_TRUE(client.Send(kGet).ok());
+    EXPECT_EQ(Read(client.ReadHttpResponse()), kHello);
+  }
+  TestClient client = Connect();
+  ASSERT_TRUE(client.Send("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n").ok());
+  const std::string response = Read(client.ReadHttpResponse());
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("Content-Type: text/plain; version=0.0.4\r\n"),
+            std::string::npos);
+  EXPECT_NE(response.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_NE(response.find("# TYPE polyio_tasks_spawned_total counter\n"),
+            std::string::npos)
+      << response;
+  EXPECT_NE(response.find("polyio_worker_tasks_polled_total{worker=\"0\"} "),
+            std::string::npos);
+  EXPECT_NE(response.find(std::string("flavor=\"") + GetParam() + "\""),
+            std::string::npos)
+      << response;
+  // Operations were counted by kind (the hello connection's reads, at
+  // least).
+  EXPECT_NE(response.find("polyio_worker_ops_submitted_total{worker="),
+            std::string::npos);
+  // A scrape is one request: the server closes.
+  EXPECT_EQ(Read(client.ReadToEnd()), "");
+}
+
 TEST_P(HttpHelloTest, AnswersEveryGetOnOneConnection) {
   TestClient client = Connect();
   for (int i = 0; i < 3; ++i) {

@@ -1,10 +1,15 @@
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "runtime/blocking/blocking_pool.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 
@@ -46,6 +51,66 @@ void Runtime::DieBlockOnAfterShutdown(SourceLocation where) {
                "%s:%u: a runtime that shut down runs no new task\n",
                where.file_name(), static_cast<unsigned>(where.line()));
   std::abort();
+}
+
+RuntimeMetrics Runtime::Metrics() {
+  RuntimeMetrics m;
+  m.flavor = pool_ ? "multi_thread" : "current_thread";
+  m.backend = std::string(backend_name());
+  for (TaskScheduler* s : Schedulers()) {
+    m.tasks_spawned += s->spawned();
+    m.tasks_alive +=
+        static_cast<uint64_t>(std::max<int64_t>(0, s->unfinished()));
+  }
+  const int64_t now_ns = RealNow().time_since_epoch().count();
+  const uint64_t now_ticks = metrics::Ticks();
+  for (int i = 0; i < worker_threads(); ++i) {
+    Driver& d = pool_ ? pool_->driver(i) : *driver_;
+    uint64_t depth = d.local_scheduler().depth();
+    if (pool_ != nullptr) depth += pool_->queue_depth(i);
+    m.workers.push_back(
+        metrics::ReadWorker(d.counters(), i, now_ns, now_ticks, depth));
+    metrics::AddInto(m.total, m.workers.back());
+  }
+  m.total.index = -1;
+  if (pool_ != nullptr) m.injection_queue_depth = pool_->injection_depth();
+  BlockingPool& blocking = BlockingPool::Global();
+  m.blocking.threads = blocking.threads();
+  m.blocking.idle_threads = blocking.idle_threads();
+  m.blocking.queued = blocking.queued();
+  m.blocking.jobs_run = blocking.jobs_run();
+  return m;
+}
+
+TaskDump Runtime::DumpTasks() {
+  TaskDump dump;
+  std::vector<void*> running;  // per worker
+  for (int i = 0; i < worker_threads(); ++i) {
+    Driver& d = pool_ ? pool_->driver(i) : *driver_;
+    running.push_back(d.counters().running.load(std::memory_order_relaxed));
+  }
+  auto add = [&](const internal::TaskHeader& task) {
+    std::optional<TaskInfo> info = diagnostics::Describe(task);
+    if (!info.has_value()) return;
+    if (info->state == TaskInfo::State::kRunning) {
+      for (size_t i = 0; i < running.size(); ++i) {
+        if (running[i] == &task) info->worker = static_cast<int>(i);
+      }
+    }
+    dump.tasks.push_back(std::move(*info));
+  };
+  if (pool_ != nullptr) pool_->ForEachLiveTask(add);
+  // Each driver's own tasks (all of them on the current-thread runtime;
+  // SpawnLocal ones on a worker), read on that driver's thread.
+  for (int i = 0; i < worker_threads(); ++i) {
+    Driver& d = pool_ ? pool_->driver(i) : *driver_;
+    d.RunOnDriverThread([&] { d.local_scheduler().ForEachLiveTask(add); });
+  }
+  const int64_t unfinished = Unfinished();
+  const auto listed = static_cast<int64_t>(dump.tasks.size());
+  dump.not_yet_polled =
+      unfinished > listed ? static_cast<uint64_t>(unfinished - listed) : 0;
+  return dump;
 }
 
 std::vector<TaskScheduler*> Runtime::Schedulers() {

@@ -35,9 +35,11 @@
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
 #include "platform/source_location.h"
+#include "runtime/diagnostics/task_dump.h"
 #include "runtime/driver/driver.h"
 #include "runtime/driver/spawn.h"
 #include "runtime/event_loop.h"
+#include "runtime/metrics/metrics.h"
 #include "runtime/multi_thread/multi_thread_scheduler.h"
 #include "runtime/scheduler/thread_parker.h"
 #include "runtime/sync/cancellation_token.h"
@@ -116,6 +118,19 @@ class Runtime {
     if (pool_ != nullptr) return SpawnOn(*pool_, std::move(task), where);
     return SpawnOn(driver_->local_scheduler(), std::move(task), where);
   }
+
+  // A snapshot of the runtime's counters, per worker and in total
+  // (runtime/metrics/metrics.h; docs/observing.md). Cheap: it reads
+  // counters that are always kept, stopping nobody. Any thread, also from
+  // inside a task.
+  RuntimeMetrics Metrics();
+
+  // Every live task: where it was spawned, whether it runs, is queued or
+  // waits, and on what (runtime/diagnostics/task_dump.h). For a hung
+  // server: print DumpTasks().ToString(). Any thread, also from inside a
+  // task; on the current-thread runtime called from another thread it is
+  // answered at the driver's next turn (through its mailbox).
+  TaskDump DumpTasks();
 
   RuntimeFlavor flavor() const {
     return pool_ ? RuntimeFlavor::kMultiThread : RuntimeFlavor::kCurrentThread;

@@ -65,6 +65,7 @@ struct BlockingPoolShared {
   // instead, and a process-wide pool never leaves a finished thread unjoined.
   size_t alive ABSL_GUARDED_BY(mu) = 0;
   size_t idle ABSL_GUARDED_BY(mu) = 0;
+  uint64_t jobs_run ABSL_GUARDED_BY(mu) = 0;
   // Wake-ups sent to idle threads and not yet taken: a job queued while
   // another idle thread is already on its way does not count that one twice.
   size_t notified ABSL_GUARDED_BY(mu) = 0;
@@ -145,6 +146,7 @@ void BlockingPoolShared::WorkLoop() {
       job->Run();
       job->Unref();
       mu.Lock();
+      ++jobs_run;
       continue;
     }
     if (shutdown || !WaitForWork()) break;
@@ -282,6 +284,11 @@ size_t BlockingPool::idle_threads() const {
 size_t BlockingPool::queued() const {
   MutexLock lock(&shared_->mu);
   return shared_->queued;
+}
+
+uint64_t BlockingPool::jobs_run() const {
+  MutexLock lock(&shared_->mu);
+  return shared_->jobs_run;
 }
 
 const BlockingPoolOptions& BlockingPool::options() const {

@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -97,6 +98,8 @@ class BlockingPool {
   size_t threads() const;
   size_t idle_threads() const;
   size_t queued() const;
+  // Jobs that ran to their end (Runtime::Metrics).
+  uint64_t jobs_run() const;
 
   const BlockingPoolOptions& options() const;
 

@@ -29,10 +29,13 @@ Driver::Driver(std::unique_ptr<Backend> backend)
     : backend_(std::move(backend)),
       timers_(Now()),
       local_scheduler_(new LocalScheduler(&WakeBackend, backend_.get())),
+      counters_(&local_scheduler_->counters()),
       scheduler_(local_scheduler_),
       requests_(&WakeBackend, backend_.get()),
       anchor_(new DriverAnchor(this)) {
   internal::Join(this, backend_.get(), &owner_);
+  counters_->created_ns = RealNow().time_since_epoch().count();
+  counters_->created_ticks = metrics::Ticks();
 }
 
 Driver::~Driver() {
@@ -144,10 +147,21 @@ void Driver::Turn(bool may_block) {
     next = timers_.NextWake();
     timeout_ns = next ? std::max<int64_t>(0, (*next - now).count()) : -1;
   }
-  if (timeout_ns != 0 && TimePaused()) {
-    WaitWhilePaused(next);
+  counters_->timers_armed.Set(timers_.size());
+  counters_->ops_in_flight.Set(static_cast<uint64_t>(backend_->InFlight()));
+  if (timeout_ns == 0) {
+    backend_->Wait(0);
   } else {
-    backend_->Wait(timeout_ns);
+    // A blocking wait: timed (with the cheap clock, worker_counters.h),
+    // unlike the non-blocking looks a busy driver makes.
+    const uint64_t parked_at = metrics::Ticks();
+    if (TimePaused()) {
+      WaitWhilePaused(next);
+    } else {
+      backend_->Wait(timeout_ns);
+    }
+    counters_->parks.Add();
+    counters_->parked_ticks.Add(metrics::Ticks() - parked_at);
   }
   if (timeout_ns != 0 && !timers_.empty()) timers_.Advance(Now());
   // Last, so that a caller looping on a condition (BlockOn, Run) sees the

@@ -78,6 +78,9 @@ class Driver {
   TimerWheel& timers() { return timers_; }
   // This thread's executor: SpawnLocal, EventLoop::Post.
   LocalScheduler& local_scheduler() { return *local_scheduler_; }
+  // This thread's counters (runtime/metrics/worker_counters.h). Written by
+  // the owner thread, read from anywhere.
+  metrics::WorkerCounters& counters() { return *counters_; }
   // Where Spawn puts tasks: the executor, or the multi-thread scheduler
   // whose worker runs this driver.
   TaskScheduler& scheduler() { return *scheduler_; }
@@ -140,6 +143,7 @@ class Driver {
   std::unique_ptr<Backend> backend_;
   TimerWheel timers_;
   LocalScheduler* local_scheduler_;  // reference-counted, see local_scheduler.h
+  metrics::WorkerCounters* counters_;  // the local scheduler's
   TaskScheduler* scheduler_;
   RemoteQueue requests_;
   std::atomic<std::thread::id> owner_{};

@@ -28,6 +28,11 @@ void IoFuture::CancelAndWait() { driver_->CancelAndWait(&op_, &in_flight_); }
 
 void IoFuture::OnComplete(Operation* op) {
   IoFuture* self = FromOp(op, offsetof(IoFuture, op_));
+  // Only cancellations are counted per completion (a branch on the
+  // per-message path); completed = submitted - cancelled - in flight.
+  if (op->res == -ECANCELED) [[unlikely]] {
+    self->driver_->counters().ops_cancelled[static_cast<int>(op->kind)].Add();
+  }
   // Take the waker first: once in_flight_ is false the owner may destroy
   // the future on another thread.
   Waker waker = self->waker_.Take();
@@ -39,6 +44,9 @@ void IoFuture::SubmitOnDriverThread(Runnable* r) {
   IoFuture* self = reinterpret_cast<IoFuture*>(
       reinterpret_cast<char*>(r) - offsetof(IoFuture, remote_submit_));
   self->TakeFd();
+  self->driver_->counters()
+      .ops_submitted[static_cast<int>(self->op_.kind)]
+      .Add();
   if (self->driver_->backend().Submit(&self->op_)) OnComplete(&self->op_);
 }
 
@@ -59,6 +67,7 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
   }
   waker_.Register(cx.waker());
   if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
+  internal::TaskHeader::NoteWaitIo(cx, static_cast<uint8_t>(op_.kind), op_.fd);
   return kPending;
 }
 
@@ -73,6 +82,10 @@ Poll<int32_t> IoFuture::SubmitElsewhere(Context& cx) {
   cancel_requested_ = false;
   in_flight_.store(true, std::memory_order_relaxed);
   waker_.Register(cx.waker());
+  internal::TaskHeader::NoteWaitIo(
+      cx, static_cast<uint8_t>(op_.kind),
+      fd_source_ != nullptr ? fd_source_->load(std::memory_order_relaxed)
+                            : op_.fd);
   driver_->Dispatch(&remote_submit_);
   return kPending;
 }

@@ -37,10 +37,12 @@
 
 #include "backends/operation.h"
 #include "runtime/driver/driver.h"
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/task/atomic_waker.h"
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
 #include "runtime/task/runnable.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio {
 
@@ -107,9 +109,13 @@ class IoFuture {
     submitted_ = true;
     cancel_requested_ = false;
     TakeFd();
+    metrics::WorkerCounters& counters = driver_->counters();
+    counters.ops_submitted[static_cast<int>(op_.kind)].Add();
     if (driver_->backend().Submit(&op_)) return op_.res;
     in_flight_.store(true, std::memory_order_relaxed);
     waker_.Register(cx.waker());
+    internal::TaskHeader::NoteWaitIo(cx, static_cast<uint8_t>(op_.kind),
+                                     op_.fd);
     return kPending;
   }
   // Through another driver's mailbox, or no driver at all (a misuse).

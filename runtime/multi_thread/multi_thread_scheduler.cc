@@ -40,6 +40,7 @@ absl::StatusOr<MultiThreadScheduler*> MultiThreadScheduler::Create(
     w->index = i;
     w->driver = std::move(*driver);
     w->driver->set_scheduler(scheduler);
+    w->counters = &w->driver->counters();
     w->rng = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
     scheduler->workers_.push_back(std::move(w));
   }
@@ -88,7 +89,7 @@ Runnable* MultiThreadScheduler::NextTask(Worker* w) {
   if (w->ticks % kMaintenanceInterval == kMaintenanceInterval - 1) {
     ++w->ticks;  // once per interval, however this call ends
     w->driver->Turn(/*may_block=*/false);
-    if (Runnable* task = PopInject()) return task;
+    if (Runnable* task = PopInject()) return Injected(w, task);
   }
   if (w->lifo != nullptr) {
     if (w->lifo_runs < kMaxLifoRuns) {
@@ -99,7 +100,12 @@ Runnable* MultiThreadScheduler::NextTask(Worker* w) {
   }
   w->lifo_runs = 0;
   if (Runnable* task = w->queue.Pop()) return task;
-  return PopInject();
+  return Injected(w, PopInject());
+}
+
+Runnable* MultiThreadScheduler::Injected(Worker* w, Runnable* task) {
+  if (task != nullptr) w->counters->taken_injected.Add();
+  return task;
 }
 
 Runnable* MultiThreadScheduler::Steal(Worker* w) {
@@ -113,20 +119,24 @@ Runnable* MultiThreadScheduler::Steal(Worker* w) {
     size_t want = (victim->queue.size() + 1) / 2;
     Runnable* first = victim->queue.Pop();
     if (first == nullptr) continue;
+    size_t stolen = 1;
     for (size_t k = 1; k < want; ++k) {
       Runnable* more = victim->queue.Pop();
       if (more == nullptr) break;
       w->queue.Push(more);
+      ++stolen;
     }
+    w->driver->counters().tasks_stolen.Add(stolen);
     if (!w->queue.empty()) NotifyOne();
     return first;
   }
-  return PopInject();
+  return Injected(w, PopInject());
 }
 
 void MultiThreadScheduler::Schedule(Runnable* task, Reason reason) {
   if (current_worker.scheduler == this) {
     auto* w = static_cast<Worker*>(current_worker.worker);
+    w->counters->pool_scheduled_local.Add();
     if (reason != Reason::kWake) {
       // New work (a spawn) goes where idle workers steal from, so that it
       // runs at once even while the spawner keeps this worker busy; a yield

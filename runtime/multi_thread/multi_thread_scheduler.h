@@ -79,7 +79,24 @@ class MultiThreadScheduler final : public TaskScheduler {
   // (Runtime::Shutdown). Any thread.
   void AbortAll() ABSL_LOCKS_EXCLUDED(live_mu_);
 
+  // Calls fn(TaskHeader&) for every task of the pool polled and not
+  // complete, under the registry's lock (fn must not schedule). Any thread.
+  template <class Fn>
+  void ForEachLiveTask(Fn&& fn) ABSL_LOCKS_EXCLUDED(live_mu_) {
+    MutexLock lock(&live_mu_);
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      fn(*t);
+    }
+  }
+
   int worker_count() const { return static_cast<int>(workers_.size()); }
+  // Runtime::Metrics: worker i's queued tasks (its steal queue; the LIFO
+  // slot is the owner's alone and not counted), and the injection queue's.
+  uint64_t queue_depth(int i) const { return workers_[i]->queue.size(); }
+  uint64_t injection_depth() const {
+    return inject_len_.load(std::memory_order_relaxed);
+  }
   // Worker i's driver (EventLoop::Post to it reaches that worker).
   Driver& driver(int i) { return *workers_[i]->driver; }
 
@@ -88,6 +105,7 @@ class MultiThreadScheduler final : public TaskScheduler {
     MultiThreadScheduler* scheduler = nullptr;
     int index = 0;
     std::unique_ptr<Driver> driver;
+    metrics::WorkerCounters* counters = nullptr;  // the driver's
     StealQueue queue;
     // Owner thread only.
     Runnable* lifo = nullptr;
@@ -103,6 +121,8 @@ class MultiThreadScheduler final : public TaskScheduler {
   void RunWorker(Worker* w);
   Runnable* NextTask(Worker* w);
   Runnable* Steal(Worker* w);
+  // Counts `task` (if any) as taken from the injection queue by `w`.
+  static Runnable* Injected(Worker* w, Runnable* task);
   void PushLocal(Worker* w, Runnable* task);
   void Park(Worker* w);
   bool WorkVisible() const;

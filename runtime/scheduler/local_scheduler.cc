@@ -10,10 +10,17 @@ LocalScheduler::LocalScheduler(WakeFn wake_fn, void* wake_arg)
 
 LocalScheduler* LocalScheduler::Current() { return current_executor; }
 
-LocalScheduler::Enter::Enter(LocalScheduler* ex) : previous_(current_executor) {
+LocalScheduler::Enter::Enter(LocalScheduler* ex)
+    : previous_(current_executor),
+      previous_counters_(metrics::internal::current_counters) {
   current_executor = ex;
+  metrics::internal::current_counters =
+      ex != nullptr ? &ex->counters_ : nullptr;
 }
-LocalScheduler::Enter::~Enter() { current_executor = previous_; }
+LocalScheduler::Enter::~Enter() {
+  current_executor = previous_;
+  metrics::internal::current_counters = previous_counters_;
+}
 
 int LocalScheduler::RunReady(int max_runs) {
   remote_.DrainInto(local_);
@@ -24,6 +31,7 @@ int LocalScheduler::RunReady(int max_runs) {
     r->run(r);
     ++runs;
   }
+  counters_.runs.Add(static_cast<uint64_t>(runs));
   return runs;
 }
 

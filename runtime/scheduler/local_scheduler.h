@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/scheduler/remote_queue.h"
 #include "runtime/task/runnable.h"
 #include "runtime/task/task_header.h"
@@ -54,6 +55,7 @@ class LocalScheduler final : public TaskScheduler {
 
    private:
     LocalScheduler* previous_;
+    metrics::WorkerCounters* previous_counters_;
   };
 
   // Any thread: local fast path on the owner thread, else the remote queue.
@@ -64,10 +66,15 @@ class LocalScheduler final : public TaskScheduler {
       r->discard(r);
     } else {
       local_.Push(r);
+      counters_.scheduled_local.Add();
     }
   }
   void ScheduleRemote(Runnable* r) {
-    if (!remote_.Push(r)) r->discard(r);
+    if (remote_.Push(r)) {
+      counters_.scheduled_remote.Add();
+    } else {
+      r->discard(r);
+    }
   }
 
   // TaskScheduler. One FIFO: a spawn or a yield goes to its back like any
@@ -83,6 +90,15 @@ class LocalScheduler final : public TaskScheduler {
   }
   // Owner thread: a task polled and not complete, or null.
   internal::TaskHeader* AnyLiveTask() const { return live_.front(); }
+  // Owner thread: calls fn(TaskHeader&) for every task polled and not
+  // complete (Runtime::DumpTasks).
+  template <class Fn>
+  void ForEachLiveTask(Fn&& fn) const {
+    for (internal::TaskHeader* t = live_.front(); t != nullptr;
+         t = internal::LiveTaskList::next(t)) {
+      fn(*t);
+    }
+  }
   // Owner thread: aborts every task that has been polled and not finished.
   void AbortAll() {
     for (internal::TaskHeader* t = live_.front(); t != nullptr;
@@ -96,6 +112,18 @@ class LocalScheduler final : public TaskScheduler {
   // Owner thread. True when RunReady would find work.
   bool HasWork() const { return !local_.empty() || remote_.pending(); }
 
+  // The counters of the driver thread this scheduler belongs to
+  // (worker_counters.h); Enter makes them the thread's current ones.
+  metrics::WorkerCounters& counters() { return counters_; }
+  // Runnables queued and not yet run (any thread; approximate while they
+  // move).
+  uint64_t depth() const {
+    uint64_t in =
+        counters_.scheduled_local.Get() + counters_.scheduled_remote.Get();
+    uint64_t out = counters_.runs.Get();
+    return in > out ? in - out : 0;
+  }
+
   // Owner thread, at shutdown: discards everything queued; from now on,
   // every schedule is discarded at once.
   void Close();
@@ -107,6 +135,7 @@ class LocalScheduler final : public TaskScheduler {
   bool closed_locally_ = false;  // owner thread's view of Close()
   RemoteQueue remote_;
   internal::LiveTaskList live_;
+  metrics::WorkerCounters counters_;
 };
 
 }  // namespace polyio

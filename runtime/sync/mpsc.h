@@ -58,6 +58,7 @@
 #include "runtime/sync/wait_list.h"
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio::sync::mpsc {
 
@@ -400,7 +401,10 @@ class [[nodiscard]] Receiver<T>::RecvFuture {
     }
     std::optional<absl::StatusOr<T>> r =
         chan_->TryTake("mpsc recv", &cx, &node_);
-    if (!r.has_value() || absl::IsUnavailable(r->status())) return kPending;
+    if (!r.has_value() || absl::IsUnavailable(r->status())) {
+      polyio::internal::TaskHeader::NoteWaitChannel(cx, "mpsc receive");
+      return kPending;
+    }
     return std::move(*r);
   }
 

@@ -35,6 +35,7 @@
 #include "runtime/sync/wait_list.h"
 #include "runtime/task/context.h"
 #include "runtime/task/poll.h"
+#include "runtime/task/task_header.h"
 
 namespace polyio::sync::oneshot {
 
@@ -163,6 +164,7 @@ class [[nodiscard]] Receiver {
     shared_->rx_node.SetWaker(cx.waker());
     if (!shared_->rx_node.linked())
       shared_->rx_waiting.PushBack(&shared_->rx_node);
+    polyio::internal::TaskHeader::NoteWaitChannel(cx, "oneshot receive");
     return kPending;
   }
 

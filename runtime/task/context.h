@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/task/waker.h"
 
 namespace polyio {
@@ -38,12 +39,18 @@ class Context {
         task_cancelled_(parent.task_cancelled_),
         budget_(parent.budget_),
         parent_(&parent),
-        scope_cancelled_(scope_cancelled) {}
+        scope_cancelled_(scope_cancelled),
+        task_(parent.task_) {}
 
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
   const Waker& waker() const { return waker_; }
+
+  // The task being polled (an internal::TaskHeader*), or null: where a leaf
+  // future that parks records what it waits on (TaskHeader::NoteWait*).
+  void* task() const { return task_; }
+  void set_task(void* task) { task_ = task; }
 
   bool cancelled() const {
     if (scope_cancelled_ != nullptr && *scope_cancelled_) return true;
@@ -56,7 +63,12 @@ class Context {
   // caller should WakeByRef() and return Pending.
   bool ConsumeBudget() {
     if (budget_ == nullptr) return true;
-    if (*budget_ <= 0) return false;
+    if (*budget_ <= 0) {
+      if (metrics::WorkerCounters* c = metrics::CurrentWorkerCounters()) {
+        c->budget_exhausted.Add();
+      }
+      return false;
+    }
     --*budget_;
     return true;
   }
@@ -67,6 +79,7 @@ class Context {
   int* budget_ = nullptr;
   const Context* parent_ = nullptr;
   const bool* scope_cancelled_ = nullptr;
+  void* task_ = nullptr;
 };
 
 }  // namespace polyio

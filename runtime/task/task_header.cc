@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "runtime/metrics/worker_counters.h"
+
 namespace polyio {
 namespace {
 
@@ -70,6 +72,9 @@ TaskHeader::~TaskHeader() { scheduler_->Unref(); }
 
 void TaskHeader::Schedule() {
   scheduler_->TaskStarted();
+  if (metrics::WorkerCounters* c = metrics::CurrentWorkerCounters()) {
+    c->tasks_spawned.Add();
+  }
   if (scheduler_->refusing_spawns()) {  // the runtime is shutting down
     Abandon();
     return;
@@ -127,7 +132,20 @@ void TaskHeader::Run() {
   Waker waker(this, &kWakerVTable);
   int budget = Context::kDefaultBudget;
   Context cx(waker, &cancelled_, &budget);
-  if (vtable_->step(this, cx)) {
+  cx.set_task(this);
+  // Counted, and published as the running task (the task dump and the
+  // stall detector read it): a TLS load and three plain stores.
+  metrics::WorkerCounters* counters = metrics::CurrentWorkerCounters();
+  if (counters != nullptr) {
+    counters->tasks_polled.Add();
+    counters->running.store(this, std::memory_order_relaxed);
+  }
+  wait_word_.store(0, std::memory_order_relaxed);  // WaitKind::kUnknown
+  const bool done = vtable_->step(this, cx);
+  if (counters != nullptr) {
+    counters->running.store(nullptr, std::memory_order_relaxed);
+  }
+  if (done) {
     frame_alive_ = false;
     Complete();
     MarkEndOf(kEnded);

@@ -42,6 +42,7 @@
 
 #include "platform/intrusive_list.h"
 #include "platform/source_location.h"
+#include "runtime/metrics/worker_counters.h"
 #include "runtime/task/atomic_waker.h"
 #include "runtime/task/context.h"
 #include "runtime/task/frame_pool.h"
@@ -62,6 +63,23 @@ DetachedTaskExceptionHook SetDetachedTaskExceptionHook(
     DetachedTaskExceptionHook hook);
 
 namespace internal {
+
+// What a waiting task waits on, as the leaf future it is parked in said
+// (NoteWait* below), for Runtime::DumpTasks.
+enum class WaitKind : uint8_t {
+  kUnknown,  // not recorded: a future that does not say (JoinHandle, ...)
+  kIo,       // an I/O operation: op kind and fd
+  kTimer,    // a Sleep, Timeout or Interval: its deadline
+  kChannel,  // a channel receive: which channel type
+};
+
+struct WaitNote {
+  WaitKind kind = WaitKind::kUnknown;
+  uint8_t op_kind = 0;      // kIo: backends/operation.h's OpKind
+  int32_t fd = -1;          // kIo
+  int64_t deadline_ns = 0;  // kTimer: the clock's time_since_epoch
+  const char* what = "";    // kChannel: a string literal
+};
 
 class TaskHeader : public Runnable, public FramePoolAllocated {
  public:
@@ -125,6 +143,54 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   // The scheduler's list of live tasks (LiveTaskList).
   ListLink<TaskHeader> live_link;
 
+  // For Runtime::DumpTasks, from any thread (approximate while the task
+  // runs).
+  enum class DebugState { kRunning, kScheduled, kWaiting, kComplete };
+  DebugState debug_state() const {
+    uint32_t s = state_.load(std::memory_order_relaxed);
+    if (s & kComplete) return DebugState::kComplete;
+    if (s & kRunning) return DebugState::kRunning;
+    if (s & kScheduled) return DebugState::kScheduled;
+    return DebugState::kWaiting;
+  }
+  WaitNote wait_note() const {
+    WaitNote n;
+    const uint64_t word = wait_word_.load(std::memory_order_relaxed);
+    n.kind = static_cast<WaitKind>(word & 0xff);
+    n.op_kind = static_cast<uint8_t>(word >> 8);
+    n.fd = static_cast<int32_t>(static_cast<uint32_t>(word >> 32));
+    n.deadline_ns = wait_deadline_ns_.load(std::memory_order_relaxed);
+    n.what = wait_what_.load(std::memory_order_relaxed);
+    return n;
+  }
+
+  // Called by a leaf future that returns Pending, with its poll's context:
+  // what the task polled now waits on. One or two relaxed stores (the I/O
+  // case, on the per-message path, is one word); nothing outside a task.
+  static void NoteWaitIo(const Context& cx, uint8_t op_kind, int32_t fd) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
+      t->wait_word_.store(
+          static_cast<uint64_t>(WaitKind::kIo) |
+              (static_cast<uint64_t>(op_kind) << 8) |
+              (static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32),
+          std::memory_order_relaxed);
+    }
+  }
+  static void NoteWaitTimer(const Context& cx, int64_t deadline_ns) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
+      t->wait_deadline_ns_.store(deadline_ns, std::memory_order_relaxed);
+      t->wait_word_.store(static_cast<uint64_t>(WaitKind::kTimer),
+                          std::memory_order_relaxed);
+    }
+  }
+  static void NoteWaitChannel(const Context& cx, const char* what) {
+    if (auto* t = static_cast<TaskHeader*>(cx.task())) {
+      t->wait_what_.store(what, std::memory_order_relaxed);
+      t->wait_word_.store(static_cast<uint64_t>(WaitKind::kChannel),
+                          std::memory_order_relaxed);
+    }
+  }
+
  private:
   static constexpr uint32_t kScheduled = 1;
   static constexpr uint32_t kRunning = 2;
@@ -153,6 +219,11 @@ class TaskHeader : public Runnable, public FramePoolAllocated {
   bool frame_alive_ = true;
   std::atomic<uint8_t> ends_{0};  // kHandleGone | kEnded
   SourceLocation spawned_at_;
+  // What the task waits on (NoteWait*); cleared at each poll.
+  // WaitKind | op kind << 8 | fd << 32.
+  std::atomic<uint64_t> wait_word_{0};
+  std::atomic<int64_t> wait_deadline_ns_{0};
+  std::atomic<const char*> wait_what_{""};
   std::exception_ptr exception_;
   // Lock-free: the joiner registers, completion wakes, possibly on two
   // threads at once (atomic_waker.h); no mutex on the spawn/join path.

@@ -68,7 +68,12 @@ class TaskScheduler {
   bool cancelling_new() const {
     return cancel_new_.load(std::memory_order_acquire);
   }
-  void TaskStarted() { unfinished_.fetch_add(1, std::memory_order_relaxed); }
+  void TaskStarted() {
+    unfinished_.fetch_add(1, std::memory_order_relaxed);
+    spawned_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Tasks ever spawned here (Runtime::Metrics).
+  uint64_t spawned() const { return spawned_.load(std::memory_order_relaxed); }
   void TaskEnded() { unfinished_.fetch_sub(1, std::memory_order_acq_rel); }
 
  protected:
@@ -78,6 +83,7 @@ class TaskScheduler {
  private:
   std::atomic<uint32_t> refs_{1};
   std::atomic<int64_t> unfinished_{0};
+  std::atomic<uint64_t> spawned_{0};
   std::atomic<bool> refusing_{false};
   std::atomic<bool> cancel_new_{false};
 };

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "runtime/task/task_header.h"
+
 namespace polyio {
 
 SleepFuture::SleepFuture(SleepFuture&& other) noexcept
@@ -53,10 +55,13 @@ Poll<absl::Status> SleepFuture::Poll(Context& cx) {
     }
     waker_.Register(cx.waker());
     driver_->timers().Insert(&entry_, deadline_);
+    internal::TaskHeader::NoteWaitTimer(cx,
+                                        deadline_.time_since_epoch().count());
     return kPending;
   }
   waker_.Register(cx.waker());
   if (fired_.load(std::memory_order_acquire)) return absl::OkStatus();
+  internal::TaskHeader::NoteWaitTimer(cx, deadline_.time_since_epoch().count());
   return kPending;
 }
 
