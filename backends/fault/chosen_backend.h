@@ -52,8 +52,7 @@ class ChosenBackend {
       return Made(std::move(b), &self->poll_, PollBackend::Create(options));
     }
     if (name == "io_uring") {
-      return Made(std::move(b), &self->uring_,
-                  IoUringBackend::Create(options));
+      return Made(std::move(b), &self->uring_, IoUringBackend::Create(options));
     }
     return absl::InvalidArgumentError(
         "POLYIO_FAULT_INNER=" + std::string(name) +
@@ -65,15 +64,23 @@ class ChosenBackend {
            : epoll_ ? epoll_->Submit(op)
                     : poll_->Submit(op);
   }
-  void Cancel(Operation* op) { Each([op](auto& b) { b.Cancel(op); }); }
-  void Forget(int fd) { Each([fd](auto& b) { b.Forget(fd); }); }
+  void Cancel(Operation* op) {
+    Each([op](auto& b) { b.Cancel(op); });
+  }
+  void Forget(int fd) {
+    Each([fd](auto& b) { b.Forget(fd); });
+  }
   int Wait(int64_t timeout_ns) {
     return uring_   ? uring_->Wait(timeout_ns)
            : epoll_ ? epoll_->Wait(timeout_ns)
                     : poll_->Wait(timeout_ns);
   }
-  void Wake() { Each([](auto& b) { b.Wake(); }); }
-  void CancelAll() { Each([](auto& b) { b.CancelAll(); }); }
+  void Wake() {
+    Each([](auto& b) { b.Wake(); });
+  }
+  void CancelAll() {
+    Each([](auto& b) { b.CancelAll(); });
+  }
   size_t InFlight() const {
     return uring_   ? uring_->InFlight()
            : epoll_ ? epoll_->InFlight()

@@ -107,7 +107,7 @@ class FaultBackend {
     op->on_complete = &OnInnerComplete;
     bool done;
     {
-      CurrentScope scope(this);  // an inline completion never calls back,
+      CurrentScope scope(this);   // an inline completion never calls back,
       done = inner_->Submit(op);  // but an inner Submit may reap (io_uring)
     }
     if (!done) return false;
@@ -189,10 +189,10 @@ class FaultBackend {
     Operation::CompleteFn on_complete = nullptr;
     uint64_t generation = 0;
     Cut cut = Cut::kNone;
-    size_t len = 0;          // kLength: the length asked for
-    size_t iovlen = 0;       // kIovec: msg_iovlen asked for
-    size_t iov_index = 0;    //   the iovec cut
-    size_t iov_len = 0;      //   and its length
+    size_t len = 0;            // kLength: the length asked for
+    size_t iovlen = 0;         // kIovec: msg_iovlen asked for
+    size_t iov_index = 0;      //   the iovec cut
+    size_t iov_len = 0;        //   and its length
     bool cancel_late = false;  // a Cancel is waiting in late_cancels_
     bool held = false;         // complete, in held_
   };
@@ -211,9 +211,7 @@ class FaultBackend {
   // OnInnerComplete files a completion.
   class CurrentScope {
    public:
-    explicit CurrentScope(FaultBackend* b) : saved_(current_) {
-      current_ = b;
-    }
+    explicit CurrentScope(FaultBackend* b) : saved_(current_) { current_ = b; }
     ~CurrentScope() { current_ = saved_; }
 
    private:
@@ -232,14 +230,12 @@ class FaultBackend {
   }
 
   static bool IsSend(OpKind k) {
-    return k == OpKind::kSend || k == OpKind::kSendMsg ||
-           k == OpKind::kWrite;
+    return k == OpKind::kSend || k == OpKind::kSendMsg || k == OpKind::kWrite;
   }
 
   // A result decided here without the inner backend, or nullopt.
   std::optional<int32_t> InjectedResult(Operation* op) {
-    if (op->kind == OpKind::kAccept &&
-        random_.Chance(rates_.accept_error)) {
+    if (op->kind == OpKind::kAccept && random_.Chance(rates_.accept_error)) {
       return random_.Chance(0.5) ? -ENOBUFS : -ECONNABORTED;
     }
     if ((op->kind == OpKind::kSend || op->kind == OpKind::kSendMsg) &&

@@ -127,7 +127,8 @@ class FaultLayerTest : public ::testing::Test {
   }
 
   int Listener(sockaddr_in* addr) {
-    int fd = Track(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    int fd =
+        Track(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     *addr = sockaddr_in{};
     addr->sin_family = AF_INET;
     addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -162,11 +163,11 @@ Transfer Pump(Backend& b, int from, int to, const std::string& data) {
   CountedOp send, recv;
   bool send_busy = false, recv_busy = false;
   auto deadline = steady_clock::now() + std::chrono::seconds(20);
-  while (t.received.size() < data.size() &&
-         steady_clock::now() < deadline) {
+  while (t.received.size() < data.size() && steady_clock::now() < deadline) {
     if (!send_busy && sent < data.size()) {
-      send = StreamOp(OpKind::kSend, from, const_cast<char*>(data.data()) + sent,
-                      std::min<size_t>(data.size() - sent, 8192));
+      send =
+          StreamOp(OpKind::kSend, from, const_cast<char*>(data.data()) + sent,
+                   std::min<size_t>(data.size() - sent, 8192));
       send_busy = true;
       send.finished_inline = b.Submit(&send);
     }

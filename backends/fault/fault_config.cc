@@ -102,8 +102,8 @@ std::optional<std::string> ParseRates(std::string_view text,
     if (item.empty()) continue;
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
-      return "\"" + std::string(item) + "\" is not name=value (names: " +
-             KnownNames() + ")";
+      return "\"" + std::string(item) +
+             "\" is not name=value (names: " + KnownNames() + ")";
     }
     std::string name(item.substr(0, eq));
     std::string value(item.substr(eq + 1));
@@ -111,8 +111,7 @@ std::optional<std::string> ParseRates(std::string_view text,
     errno = 0;
     double v = std::strtod(value.c_str(), &end);
     if (value.empty() || errno != 0 || *end != '\0') {
-      return "\"" + value + "\" is not a number (in " + std::string(item) +
-             ")";
+      return "\"" + value + "\" is not a number (in " + std::string(item) + ")";
     }
     if (name == "max_hold_turns") {
       if (v < 1 || v > 1000 || v != static_cast<int>(v)) {

@@ -81,8 +81,7 @@ struct FaultConfig {
 
 // Parses POLYIO_FAULT_RATES-style text over `rates`. On error returns a
 // message naming the bad item and the known names.
-std::optional<std::string> ParseRates(std::string_view text,
-                                      FaultRates* rates);
+std::optional<std::string> ParseRates(std::string_view text, FaultRates* rates);
 // "short_io=0.25,hold=0.2,...": every rate, in ParseRates's syntax.
 std::string DescribeRates(const FaultRates& rates);
 

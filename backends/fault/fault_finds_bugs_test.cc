@@ -84,15 +84,15 @@ bool Unavailable() {
   return !rt.ok();
 }
 
-#define SKIP_IF_UNAVAILABLE()                                           \
-  if (Unavailable()) {                                                  \
-    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");           \
-    const char* inner = std::getenv("POLYIO_FAULT_INNER");              \
+#define SKIP_IF_UNAVAILABLE()                                            \
+  if (Unavailable()) {                                                   \
+    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");            \
+    const char* inner = std::getenv("POLYIO_FAULT_INNER");               \
     if (req != nullptr && std::string(req) == "1" && inner != nullptr && \
-        std::string(inner) == "io_uring") {                             \
-      FAIL() << "io_uring required but unavailable";                    \
-    }                                                                   \
-    GTEST_SKIP() << "backend unavailable on this host";                 \
+        std::string(inner) == "io_uring") {                              \
+      FAIL() << "io_uring required but unavailable";                     \
+    }                                                                    \
+    GTEST_SKIP() << "backend unavailable on this host";                  \
   }
 
 std::string Pattern(size_t n, uint32_t seed) {
@@ -114,8 +114,7 @@ Task<absl::Status> NaiveWriteAll(UnixStream& s, absl::Span<const char> data) {
   co_return absl::OkStatus();  // the bug: *n may be less than data.size()
 }
 
-Task<absl::Status> CorrectWriteAll(UnixStream& s,
-                                   absl::Span<const char> data) {
+Task<absl::Status> CorrectWriteAll(UnixStream& s, absl::Span<const char> data) {
   co_return co_await s.WriteAll(data);
 }
 
@@ -131,15 +130,15 @@ bool MessagesArriveIntact(const FaultRates& rates, WriteAllFn write_all) {
     return false;
   }
   const std::string data = Pattern(64 * 512, 1);
-  absl::StatusOr<std::string> got =
-      rt->BlockOn([](const std::string* data, WriteAllFn write_all)
-                      -> Task<absl::StatusOr<std::string>> {
+  absl::StatusOr<std::string> got = rt->BlockOn(
+      [](const std::string* data,
+         WriteAllFn write_all) -> Task<absl::StatusOr<std::string>> {
         absl::StatusOr<std::pair<UnixStream, UnixStream>> pair =
             UnixStream::Pair();
         if (!pair.ok()) co_return pair.status();
-        JoinHandle<absl::Status> writer = Spawn(
-            [](UnixStream s, const std::string* data,
-               WriteAllFn write_all) -> Task<absl::Status> {
+        JoinHandle<absl::Status> writer =
+            Spawn([](UnixStream s, const std::string* data,
+                     WriteAllFn write_all) -> Task<absl::Status> {
               for (size_t at = 0; at < data->size(); at += 512) {
                 absl::Status w = co_await write_all(
                     s, absl::MakeConstSpan(data->data() + at, 512));
@@ -222,40 +221,37 @@ bool FramesReadRight(const FaultRates& rates, ReadFrameFn read_frame) {
     ADD_FAILURE() << "no runtime";
     return false;
   }
-  absl::StatusOr<int> right = rt->BlockOn(
-      [](ReadFrameFn read_frame) -> Task<absl::StatusOr<int>> {
-        absl::StatusOr<std::pair<UnixStream, UnixStream>> pair =
-            UnixStream::Pair();
-        if (!pair.ok()) co_return pair.status();
-        JoinHandle<absl::Status> server = Spawn(
-            [](UnixStream s, ReadFrameFn read_frame) -> Task<absl::Status> {
-              for (;;) {
-                absl::StatusOr<std::string> frame = co_await read_frame(s);
-                if (absl::IsOutOfRange(frame.status())) break;  // the end
-                std::string answer =
-                    frame.ok() ? Frame(*frame) : Frame("error");
-                absl::Status w =
-                    co_await s.WriteAll(absl::MakeConstSpan(answer));
-                if (!w.ok()) break;  // the client is gone
-              }
-              co_return absl::OkStatus();
-            }(std::move(pair->second), read_frame));
-        UnixStream& c = pair->first;
-        int right = 0;
-        for (int i = 0; i < 100; ++i) {
-          std::string payload = Pattern(1 + (i * 37) % 1000, i);
-          std::string frame = Frame(payload);
-          absl::Status w = co_await c.WriteAll(absl::MakeConstSpan(frame));
-          if (!w.ok()) co_return w;
-          absl::StatusOr<std::string> echo = co_await CorrectReadFrame(c);
-          if (!echo.ok()) co_return echo.status();
-          if (*echo == payload) ++right;
-        }
-        c.Close().IgnoreError();
-        absl::Status s = co_await server;
-        if (!s.ok()) co_return s;
-        co_return right;
-      }(read_frame));
+  absl::StatusOr<int> right = rt->BlockOn([](ReadFrameFn read_frame)
+                                              -> Task<absl::StatusOr<int>> {
+    absl::StatusOr<std::pair<UnixStream, UnixStream>> pair = UnixStream::Pair();
+    if (!pair.ok()) co_return pair.status();
+    JoinHandle<absl::Status> server =
+        Spawn([](UnixStream s, ReadFrameFn read_frame) -> Task<absl::Status> {
+          for (;;) {
+            absl::StatusOr<std::string> frame = co_await read_frame(s);
+            if (absl::IsOutOfRange(frame.status())) break;  // the end
+            std::string answer = frame.ok() ? Frame(*frame) : Frame("error");
+            absl::Status w = co_await s.WriteAll(absl::MakeConstSpan(answer));
+            if (!w.ok()) break;  // the client is gone
+          }
+          co_return absl::OkStatus();
+        }(std::move(pair->second), read_frame));
+    UnixStream& c = pair->first;
+    int right = 0;
+    for (int i = 0; i < 100; ++i) {
+      std::string payload = Pattern(1 + (i * 37) % 1000, i);
+      std::string frame = Frame(payload);
+      absl::Status w = co_await c.WriteAll(absl::MakeConstSpan(frame));
+      if (!w.ok()) co_return w;
+      absl::StatusOr<std::string> echo = co_await CorrectReadFrame(c);
+      if (!echo.ok()) co_return echo.status();
+      if (*echo == payload) ++right;
+    }
+    c.Close().IgnoreError();
+    absl::Status s = co_await server;
+    if (!s.ok()) co_return s;
+    co_return right;
+  }(read_frame));
   if (!right.ok()) {
     std::printf("frames: %s\n", std::string(right.status().message()).c_str());
   }
@@ -289,8 +285,8 @@ bool NoByteLostToCancels(const FaultRates& rates, bool naive) {
   }
   Backend& b = **made;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-                 sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) !=
+      0) {
     ADD_FAILURE() << "socketpair";
     return false;
   }

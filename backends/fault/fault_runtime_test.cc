@@ -58,15 +58,15 @@ std::unique_ptr<Runtime> RuntimeWith(const FaultRates& rates,
   return std::move(*rt);
 }
 
-#define ASSERT_RUNTIME(rt)                                             \
-  if ((rt) == nullptr) {                                               \
-    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");          \
-    const char* inner = std::getenv("POLYIO_FAULT_INNER");             \
+#define ASSERT_RUNTIME(rt)                                               \
+  if ((rt) == nullptr) {                                                 \
+    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");            \
+    const char* inner = std::getenv("POLYIO_FAULT_INNER");               \
     if (req != nullptr && std::string(req) == "1" && inner != nullptr && \
-        std::string(inner) == "io_uring") {                            \
-      FAIL() << "io_uring required but unavailable";                   \
-    }                                                                  \
-    GTEST_SKIP() << "backend unavailable on this host";                \
+        std::string(inner) == "io_uring") {                              \
+      FAIL() << "io_uring required but unavailable";                     \
+    }                                                                    \
+    GTEST_SKIP() << "backend unavailable on this host";                  \
   }
 
 // Every completion held back for up to 3 turns, inline ones included: a
@@ -85,8 +85,7 @@ TEST(FaultPausedTime, AHeldCompletionKeepsTheClockStill) {
   ScopedPausedTime paused;
   const Instant start = Now();
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
-    absl::StatusOr<std::pair<UnixStream, UnixStream>> pair =
-        UnixStream::Pair();
+    absl::StatusOr<std::pair<UnixStream, UnixStream>> pair = UnixStream::Pair();
     if (!pair.ok()) co_return pair.status();
     auto& [a, b] = *pair;
     for (int i = 0; i < 50; ++i) {
@@ -151,8 +150,7 @@ TEST(FaultVisible, ASendResetBreaksTheUnixConnectionForBothEnds) {
   std::unique_ptr<Runtime> rt = RuntimeWith(r);
   ASSERT_RUNTIME(rt);
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
-    absl::StatusOr<std::pair<UnixStream, UnixStream>> pair =
-        UnixStream::Pair();
+    absl::StatusOr<std::pair<UnixStream, UnixStream>> pair = UnixStream::Pair();
     if (!pair.ok()) co_return pair.status();
     auto& [a, b] = *pair;
     absl::Status w = co_await a.WriteAll(absl::MakeConstSpan("hello", 5));
@@ -162,8 +160,8 @@ TEST(FaultVisible, ASendResetBreaksTheUnixConnectionForBothEnds) {
                                     std::string(w.message()));
     }
     char buf[8];
-    absl::StatusOr<size_t> n = co_await Timeout(
-        std::chrono::seconds(10), b.Read(absl::MakeSpan(buf)));
+    absl::StatusOr<size_t> n =
+        co_await Timeout(std::chrono::seconds(10), b.Read(absl::MakeSpan(buf)));
     if (!n.ok()) co_return n.status();
     if (*n != 0) co_return absl::InternalError("the peer got data");
     co_return absl::OkStatus();

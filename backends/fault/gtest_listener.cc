@@ -95,8 +95,8 @@ class SeedListener : public ::testing::EmptyTestEventListener {
       env += std::string(" POLYIO_FAULT_RATES=") + rates;
     }
     if (changed) {
-      env += " POLYIO_FAULT_CASE_RATES='" + name + ":" +
-             case_rates_.at(name) + "'";
+      env += " POLYIO_FAULT_CASE_RATES='" + name + ":" + case_rates_.at(name) +
+             "'";
     }
     if (const char* inner = std::getenv("POLYIO_FAULT_INNER")) {
       env += std::string(" POLYIO_FAULT_INNER=") + inner;
