@@ -56,8 +56,9 @@ TEST(BufferedReaderTest, ALineOverTheLimitBuffersAtMostTheLimitAndAChunk) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
   ASSERT_TRUE(rt.ok()) << rt.status();
   for (std::vector<size_t> sizes :
-       {std::vector<size_t>{300, 600, 100000}, std::vector<size_t>{1, 999, 5000},
-        std::vector<size_t>{511, 1, 100000}, std::vector<size_t>{100000}}) {
+       {std::vector<size_t>{300, 600, 100000},
+        std::vector<size_t>{1, 999, 5000}, std::vector<size_t>{511, 1, 100000},
+        std::vector<size_t>{100000}}) {
     ShortReader inner(std::string(1 << 16, 'x'), sizes);
     BufferedReader<ShortReader> in(inner, 512);
     absl::StatusOr<std::optional<std::string>> line =
