@@ -17,7 +17,8 @@
 //       and `on_complete` will NOT be called (the fast path of readiness
 //       backends, whose first try often succeeds). Returns false when the
 //       operation is in flight: `on_complete` runs exactly once, later, from
-//       inside Wait(). Never blocks.
+//       inside Wait(). Never blocks. An operation on a negative fd finishes
+//       inline with -EBADF.
 //
 //   void Cancel(Operation* op)
 //       Asks for `op` to finish early. It still completes exactly once,
@@ -48,6 +49,16 @@
 //
 //   size_t InFlight() const
 //       Operations submitted and not yet delivered.
+//
+//   bool HasReady() const
+//       Whether the backend already holds completions that the next Wait
+//       delivers whatever its timeout, without the kernel reporting anything
+//       new (results a Cancel or Forget queued, CQEs taken off the ring, a
+//       fault layer's held completions). The driver asks before it counts
+//       itself idle while time is paused (runtime/time/pause.h): the clock
+//       may jump only when no completion is waiting, and a Wait(0) need not
+//       deliver everything a backend holds (the fault layer holds some back
+//       for a few turns). Answers from state, never a system call.
 //
 //   std::string_view Name() const;  CompletionModel Model() const
 //       What runs underneath, for logs and tests.
@@ -119,6 +130,7 @@ concept BackendContract = requires(B& b, const B& cb, Operation* op, int fd,
   { b.Wake() } -> std::same_as<void>;
   { b.CancelAll() } -> std::same_as<void>;
   { cb.InFlight() } -> std::same_as<size_t>;
+  { cb.HasReady() } -> std::same_as<bool>;
   { cb.Name() } -> std::convertible_to<std::string_view>;
   { cb.Model() } -> std::same_as<CompletionModel>;
   { cb.NativeFileIo() } -> std::same_as<bool>;

@@ -71,6 +71,9 @@ class AutoBackend {
   size_t InFlight() const {
     return uring_ ? uring_->InFlight() : epoll_->InFlight();
   }
+  bool HasReady() const {
+    return uring_ ? uring_->HasReady() : epoll_->HasReady();
+  }
   std::string_view Name() const {
     return uring_ ? uring_->Name() : epoll_->Name();
   }

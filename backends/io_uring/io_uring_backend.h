@@ -76,6 +76,10 @@ class IoUringBackend {
   void Wake();
   void CancelAll();
   size_t InFlight() const { return in_flight_; }
+  // Results taken off the CQ outside Wait, or CQEs on the ring.
+  bool HasReady() const {
+    return stashed_ > 0 || io_uring_cq_ready(&ring_) > 0;
+  }
 
   std::string_view Name() const { return "io_uring"; }
   CompletionModel Model() const { return CompletionModel::kCompletion; }

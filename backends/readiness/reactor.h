@@ -127,6 +127,8 @@ class ReadinessReactor {
 
   void Wake() { poller_.Wake(); }
   size_t InFlight() const { return in_flight_; }
+  // Cancelled or forgotten operations wait in finished_ for the next Wait.
+  bool HasReady() const { return !finished_.empty(); }
 
  private:
   // backend_state bits (TryOp owns kConnectStarted).

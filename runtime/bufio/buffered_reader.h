@@ -73,8 +73,10 @@ class BufferedReader {
   // stream. Cancel-safe: bytes arrive in the buffer or not at all.
   Task<absl::StatusOr<size_t>> Fill() {
     MakeRoom();
-    absl::StatusOr<size_t> n = co_await inner_->Read(
-        absl::MakeSpan(buf_.data() + end_, buf_.size() - end_));
+    // One chunk, not all the room: after the buffer doubled, a read of all
+    // of it could carry the buffered bytes far past a limit plus a chunk.
+    absl::StatusOr<size_t> n = co_await inner_->Read(absl::MakeSpan(
+        buf_.data() + end_, std::min(chunk_, buf_.size() - end_)));
     if (n.ok()) end_ += *n;
     co_return n;
   }

@@ -172,8 +172,11 @@ void Driver::Turn(bool may_block) {
 void Driver::WaitWhilePaused(std::optional<Instant> next) {
   // What is ready now runs before time may move.
   backend_->Wait(0);
+  // A completion the backend still holds (backend.h, HasReady) is work as
+  // much as a task is: idle now, the clock could jump past a timeout that
+  // the completion was about to beat.
   if (local_scheduler_->HasWork() || scheduler_->HasWorkHere() ||
-      requests_.pending()) {
+      requests_.pending() || backend_->HasReady()) {
     return;
   }
   if (internal::GoIdle(this, next)) return;

@@ -27,6 +27,17 @@ test.xml (gtest writes $XML_OUTPUT_FILE), sharding (TEST_SHARD_INDEX etc.),
 behave as for cc_test. Command-line flags other than the backend (--config=
 asan/ubsan/tsan/clang, -c opt) carry through the transition unchanged.
 
+Fault injection. `fault = True` makes the transition also set
+//backends:fault=on (backends/fault/): the binary's polyio::Backend is then
+FaultBackend<...>. For epoll, poll and io_uring (Linux) the layer's inner
+backend is chosen at run time (POLYIO_FAULT_INNER, which the test rule
+sets), so the three share ONE build: the transition sets the backend flag
+to epoll for all of them, and a fault binary is compiled once, whatever
+backends, seeds and runtimes its tests cover. (kqueue and auto under faults
+are a build of their own each: FaultBackend<KqueueBackend>, ...) Tests
+without `fault` pass the command line's value through, so `--config=fault`
+puts every per-backend test under faults.
+
 Backends the host cannot run are incompatible (target_compatible_with), so
 `bazel test //...` skips them instead of failing them:
     epoll, io_uring, auto   Linux only
@@ -61,6 +72,8 @@ platform/) is still compiled once per backend configuration, because Bazel
 
 _BACKEND_FLAG = str(Label("//backends:backend"))
 
+_FAULT_FLAG = str(Label("//backends:fault"))
+
 ALL_BACKENDS = ["epoll", "poll", "io_uring", "kqueue", "auto"]
 
 _LINUX_ONLY = ["@platforms//os:linux"]
@@ -80,13 +93,25 @@ def _compatible_with(backend):
         })
     fail("unknown backend %r; known: %s" % (backend, ALL_BACKENDS))
 
+# Under faults on Linux, epoll, poll and io_uring are one build: the layer's
+# inner backend is chosen at run time (backends/fault/chosen_backend.h).
+_CHOSEN_AT_RUN_TIME = ["epoll", "poll", "io_uring"]
+
 def _backend_transition_impl(settings, attr):
-    return {_BACKEND_FLAG: attr.backend}
+    if attr.fault:
+        backend = attr.backend
+        if backend in _CHOSEN_AT_RUN_TIME:
+            backend = "epoll"
+        return {_BACKEND_FLAG: backend, _FAULT_FLAG: "on"}
+
+    # The others keep what the command line says (--config=fault runs
+    # every per-backend test under faults).
+    return {_BACKEND_FLAG: attr.backend, _FAULT_FLAG: settings[_FAULT_FLAG]}
 
 _backend_transition = transition(
     implementation = _backend_transition_impl,
-    inputs = [],
-    outputs = [_BACKEND_FLAG],
+    inputs = [_FAULT_FLAG],
+    outputs = [_BACKEND_FLAG, _FAULT_FLAG],
 )
 
 def _backend_test_impl(ctx):
@@ -101,6 +126,8 @@ def _backend_test_impl(ctx):
     runfiles = ctx.runfiles(files = [executable]).merge(info.default_runfiles)
     env = dict(ctx.attr.env)
     env["POLYIO_EXPECT_BACKEND"] = ctx.attr.backend
+    if ctx.attr.fault and ctx.attr.backend in _CHOSEN_AT_RUN_TIME:
+        env["POLYIO_FAULT_INNER"] = ctx.attr.backend
     return [
         DefaultInfo(executable = executable, runfiles = runfiles),
         testing.TestEnvironment(env),
@@ -121,6 +148,7 @@ _backend_test = rule(
             cfg = _backend_transition,
         ),
         "env": attr.string_dict(),
+        "fault": attr.bool(default = False),
         "_allowlist_function_transition": attr.label(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
@@ -139,6 +167,7 @@ def polyio_backend_test(
         tags = [],
         data = [],
         env = {},
+        fault = False,
         **kwargs):
     """One test target per backend (`<name>_<backend>`) + test_suite `name`.
 
@@ -152,6 +181,11 @@ def polyio_backend_test(
       backends: the backends to test; incompatible ones are skipped.
       size, timeout, shard_count, tags: as for cc_test, for every backend.
       env: extra test environment; POLYIO_EXPECT_BACKEND is added.
+      fault: build the binary with the fault layer on (//backends:fault=on,
+        backends/fault/). With binary_of, the other test's code is compiled
+        once more, in the fault configuration, and shared by every fault
+        test of that binary (epoll, poll and io_uring, seeds and runtimes
+        differ by environment only). Linux only for those three.
       **kwargs: passed to the cc_binary (copts, defines, linkopts, ...).
     """
     if binary_of != None:
@@ -181,9 +215,12 @@ def polyio_backend_test(
             backend = backend,
             binary = ":" + binary,
             env = env,
+            fault = fault,
             size = size,
             tags = tags + ["backend_" + backend],
-            target_compatible_with = _compatible_with(backend),
+            target_compatible_with = (
+                _LINUX_ONLY if fault and backend in _CHOSEN_AT_RUN_TIME else _compatible_with(backend)
+            ),
             **extra
         )
         tests.append(":" + test_name)
