@@ -80,7 +80,9 @@ TEST_F(ConformanceTest, TheTokensFuturesComposeInSelectAndTimeout) {
     token.Cancel();
     auto r = co_await std::move(raced);
     EXPECT_EQ(r.index(), 0u);
-    if (r.index() == 0) EXPECT_TRUE(std::get<0>(r).ok()) << std::get<0>(r);
+    if (r.index() == 0) {
+      EXPECT_TRUE(std::get<0>(r).ok()) << std::get<0>(r);
+    }
 
     // A cancelled token ends a WithCancellation future moved into Timeout.
     CancellationToken second;
