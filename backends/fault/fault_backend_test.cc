@@ -281,7 +281,9 @@ TEST_F(FaultLayerTest, HeldCompletionsAreShuffledAcrossFdsOnly) {
     }
   }
   // Readiness backends finished them inline: they are held here now.
-  if (b.Model() == CompletionModel::kReadiness) EXPECT_TRUE(b.HasReady());
+  if (b.Model() == CompletionModel::kReadiness) {
+    EXPECT_TRUE(b.HasReady());
+  }
   ASSERT_TRUE(WaitUntil(b, [&] { return log.size() == 2 * kFds; }));
   EXPECT_FALSE(b.HasReady());
   for (auto& op : ops) EXPECT_EQ(op->callbacks, 1);
