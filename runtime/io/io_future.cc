@@ -67,7 +67,13 @@ Poll<int32_t> IoFuture::PollInFlight(Context& cx) {
   }
   waker_.Register(cx.waker());
   if (!in_flight_.load(std::memory_order_acquire)) return op_.res;
-  internal::TaskHeader::NoteWaitIo(cx, static_cast<uint8_t>(op_.kind), op_.fd);
+  // The fd from its source, not op_.fd: a submission sent through another
+  // driver's mailbox writes op_.fd on that driver's thread (TakeFd), and
+  // this poll may run meanwhile (TSan saw it in conformance_fallback_test).
+  internal::TaskHeader::NoteWaitIo(
+      cx, static_cast<uint8_t>(op_.kind),
+      fd_source_ != nullptr ? fd_source_->load(std::memory_order_relaxed)
+                            : op_.fd);
   return kPending;
 }
 
