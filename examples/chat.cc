@@ -26,9 +26,10 @@
 // Lines longer than kMaxLine bytes arrive cut in pieces of kMaxLine bytes.
 //
 // The "listening on" line is printed (and flushed) once the socket listens,
-// so a script can wait for it and read the port. Serves until killed. A bad
-// flag, a failed bind or a backend that cannot run here prints the reason on
-// stderr and exits with status 1.
+// so a script can wait for it and read the port. Serves until SIGTERM or
+// SIGINT, then stops accepting, gives the clients 1 s, says how they ended
+// and exits 0 (server_main.h). A bad flag, a failed bind or a backend that
+// cannot run here prints the reason on stderr and exits with status 1.
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -36,12 +37,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "examples/flags.h"
 #include "examples/runtime_flags.h"
+#include "examples/server_main.h"
 #include "polyio.h"
 
 namespace {
 
+using polyio::examples::DescribeRuntime;
+using polyio::examples::Flags;
+using polyio::examples::IntFlag;
+using polyio::examples::PortFlag;
 namespace broadcast = polyio::sync::broadcast;
 using polyio::JoinHandle;
 using polyio::SocketAddress;
@@ -192,40 +197,20 @@ Task<absl::Status> Serve(uint16_t port, size_t history,
   }
 }
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "chat: %s\n", std::string(status.message()).c_str());
-  return 1;
+// Checks this server's flags and makes its serving task (server_main.h).
+absl::StatusOr<Task<absl::Status>> MakeServe(const Flags& flags,
+                                             polyio::Runtime& rt) {
+  absl::StatusOr<uint16_t> port = PortFlag(flags);
+  if (!port.ok()) return port.status();
+  absl::StatusOr<int64_t> history = IntFlag(flags, "history", 64, 1, 1 << 20);
+  if (!history.ok()) return history.status();
+  return Serve(*port, static_cast<size_t>(*history), DescribeRuntime(rt));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using polyio::examples::ParseInt;
-  absl::StatusOr<std::map<std::string, std::string>> flags =
-      polyio::examples::ParseFlags(argc, argv,
-                                   {"port", "history", "runtime", "workers"});
-  if (!flags.ok() || !flags->count("port")) {
-    std::fprintf(stderr, "chat: %s\n%s\n",
-                 flags.ok() ? "--port is required"
-                            : std::string(flags.status().message()).c_str(),
-                 kUsage);
-    return 1;
-  }
-  absl::StatusOr<int64_t> port = ParseInt("port", flags->at("port"), 0, 65535);
-  if (!port.ok()) return Fail(port.status());
-  absl::StatusOr<int64_t> history =
-      flags->count("history")
-          ? ParseInt("history", flags->at("history"), 1, 1 << 20)
-          : absl::StatusOr<int64_t>(64);
-  if (!history.ok()) return Fail(history.status());
-  absl::StatusOr<polyio::RuntimeOptions> options =
-      polyio::examples::RuntimeOptionsFromFlags(*flags);
-  if (!options.ok()) return Fail(options.status());
-  absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
-      polyio::Runtime::Create(*options);
-  if (!rt.ok()) return Fail(rt.status());
-  absl::Status status = (*rt)->BlockOn(
-      Serve(static_cast<uint16_t>(*port), static_cast<size_t>(*history),
-            polyio::examples::DescribeRuntime(**rt)));
-  return Fail(status);
+  return polyio::examples::RunServer(
+      {.name = "chat", .usage = kUsage, .flags = {"port", "history"}}, argc,
+      argv, MakeServe);
 }

@@ -1,6 +1,8 @@
 // chat run as its users run it: started on port 0, clients connected over
 // TCP, what each receives checked, stopped. On the backend this test was
 // built for and on both runtimes (the test's parameter).
+#include <signal.h>
+
 #include <algorithm>
 #include <fstream>
 #include <string>
@@ -182,6 +184,21 @@ TEST_P(ChatTest, AClientThatLeavesDoesNotDisturbTheOthers) {
   Client b = Join();
   ASSERT_TRUE(b.connection.Send("still here?\n").ok());
   EXPECT_EQ(Line(a.connection), b.id + ": still here?\n");
+}
+
+// SIGTERM with a client connected: the server stops accepting, gives the
+// client the drain time (1 s), then cancels it — the client sees its
+// connection closed, cleanly — and exits 0 saying so.
+TEST_P(ChatTest, StopsOnSigtermAndClosesItsClients) {
+  Client a = Join();
+  absl::StatusOr<std::string> out = server_->Terminate(SIGTERM);
+  server_.reset();
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->rfind("chat: SIGTERM: stopped accepting; ", 0), 0u) << *out;
+  EXPECT_NE(out->find(" 0 unfinished\n"), std::string::npos) << *out;
+  absl::StatusOr<std::string> rest = a.connection.ReadToEnd();
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ChatTest,

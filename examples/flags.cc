@@ -11,7 +11,7 @@
 namespace polyio::examples {
 
 absl::StatusOr<std::map<std::string, std::string>> ParseFlags(
-    int argc, char** argv, std::initializer_list<const char*> known) {
+    int argc, char** argv, absl::Span<const char* const> known) {
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace polyio::examples {
 
@@ -17,7 +18,7 @@ namespace polyio::examples {
 // (`known` lists the names without dashes); unknown or valueless flags are
 // InvalidArgument.
 absl::StatusOr<std::map<std::string, std::string>> ParseFlags(
-    int argc, char** argv, std::initializer_list<const char*> known);
+    int argc, char** argv, absl::Span<const char* const> known);
 
 // A decimal integer in [min, max]; "N", "NK", "NM", "NG" (powers of 1024)
 // when `allow_suffix`.

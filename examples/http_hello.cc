@@ -37,15 +37,17 @@
 #include <string>
 #include <string_view>
 
-#include "examples/flags.h"
 #include "examples/http_hello_handler.h"
 #include "examples/http_request.h"
 #include "examples/runtime_flags.h"
-#include "examples/stop_signal.h"
+#include "examples/server_main.h"
 #include "polyio.h"
 
 namespace {
 
+using polyio::examples::DescribeRuntime;
+using polyio::examples::Flags;
+using polyio::examples::PortFlag;
 namespace http = polyio::examples::http;
 using polyio::SocketAddress;
 using polyio::Task;
@@ -167,43 +169,20 @@ Task<absl::Status> Serve(polyio::Runtime* rt, uint16_t port,
   }
 }
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "http_hello: %s\n",
-               std::string(status.message()).c_str());
-  return 1;
+// Checks this server's flags and makes its serving task (server_main.h).
+absl::StatusOr<Task<absl::Status>> MakeServe(const Flags& flags,
+                                             polyio::Runtime& rt) {
+  absl::StatusOr<uint16_t> port = PortFlag(flags);
+  if (!port.ok()) return port.status();
+  return Serve(&rt, *port, DescribeRuntime(rt));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::StatusOr<std::map<std::string, std::string>> flags =
-      polyio::examples::ParseFlags(argc, argv, {"port", "runtime", "workers"});
-  if (!flags.ok() || !flags->count("port")) {
-    std::fprintf(stderr, "http_hello: %s\n%s\n",
-                 flags.ok() ? "--port is required"
-                            : std::string(flags.status().message()).c_str(),
-                 kUsage);
-    return 1;
-  }
-  absl::StatusOr<int64_t> port =
-      polyio::examples::ParseInt("port", flags->at("port"), 0, 65535);
-  if (!port.ok()) return Fail(port.status());
-  absl::StatusOr<polyio::RuntimeOptions> options =
-      polyio::examples::RuntimeOptionsFromFlags(*flags);
-  if (!options.ok()) return Fail(options.status());
-  absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
-      polyio::Runtime::Create(*options);
-  if (!rt.ok()) return Fail(rt.status());
-  absl::StatusOr<polyio::examples::StopSignals> stop =
-      polyio::examples::StopSignals::Listen();
-  if (!stop.ok()) return Fail(stop.status());
-  absl::StatusOr<int> signo =
-      (*rt)->BlockOn(polyio::examples::ServeUntilStopped(
-          Serve(rt->get(), static_cast<uint16_t>(*port),
-                polyio::examples::DescribeRuntime(**rt)),
-          &*stop));
-  if (!signo.ok()) return Fail(signo.status());
-  polyio::examples::ReportShutdown("http_hello", *signo,
-                                   (*rt)->Shutdown(kDrainTime));
-  return 0;
+  return polyio::examples::RunServer({.name = "http_hello",
+                                      .usage = kUsage,
+                                      .flags = {"port"},
+                                      .drain_time = kDrainTime},
+                                     argc, argv, MakeServe);
 }

@@ -32,9 +32,8 @@
 #include <optional>
 #include <string>
 
-#include "examples/flags.h"
 #include "examples/runtime_flags.h"
-#include "examples/stop_signal.h"
+#include "examples/server_main.h"
 #include "polyio.h"
 
 namespace {
@@ -43,6 +42,10 @@ using polyio::SocketAddress;
 using polyio::Task;
 using polyio::UdpDatagram;
 using polyio::UdpSocket;
+using polyio::examples::DescribeRuntime;
+using polyio::examples::Flags;
+using polyio::examples::IntFlag;
+using polyio::examples::PortFlag;
 
 constexpr char kUsage[] =
     "usage: udp_echo --port P [--buffer BYTES] [--runtime "
@@ -106,48 +109,21 @@ Task<absl::Status> Serve(uint16_t port, size_t buffer_size,
   co_return from_v4.ok() ? from_v6 : from_v4;
 }
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "udp_echo: %s\n", std::string(status.message()).c_str());
-  return 1;
+// Checks this server's flags and makes its serving task (server_main.h).
+absl::StatusOr<Task<absl::Status>> MakeServe(const Flags& flags,
+                                             polyio::Runtime& rt) {
+  absl::StatusOr<uint16_t> port = PortFlag(flags);
+  if (!port.ok()) return port.status();
+  absl::StatusOr<int64_t> buffer =
+      IntFlag(flags, "buffer", 65535, 1, 65535, /*allow_suffix=*/true);
+  if (!buffer.ok()) return buffer.status();
+  return Serve(*port, static_cast<size_t>(*buffer), DescribeRuntime(rt));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using polyio::examples::ParseInt;
-  absl::StatusOr<std::map<std::string, std::string>> flags =
-      polyio::examples::ParseFlags(argc, argv,
-                                   {"port", "buffer", "runtime", "workers"});
-  if (!flags.ok() || !flags->count("port")) {
-    std::fprintf(stderr, "udp_echo: %s\n%s\n",
-                 flags.ok() ? "--port is required"
-                            : std::string(flags.status().message()).c_str(),
-                 kUsage);
-    return 1;
-  }
-  absl::StatusOr<int64_t> port = ParseInt("port", flags->at("port"), 0, 65535);
-  if (!port.ok()) return Fail(port.status());
-  absl::StatusOr<int64_t> buffer =
-      flags->count("buffer")
-          ? ParseInt("buffer", flags->at("buffer"), 1, 65535, true)
-          : absl::StatusOr<int64_t>(65535);
-  if (!buffer.ok()) return Fail(buffer.status());
-  absl::StatusOr<polyio::RuntimeOptions> options =
-      polyio::examples::RuntimeOptionsFromFlags(*flags);
-  if (!options.ok()) return Fail(options.status());
-  absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
-      polyio::Runtime::Create(*options);
-  if (!rt.ok()) return Fail(rt.status());
-  absl::StatusOr<polyio::examples::StopSignals> stop =
-      polyio::examples::StopSignals::Listen();
-  if (!stop.ok()) return Fail(stop.status());
-  absl::StatusOr<int> signo =
-      (*rt)->BlockOn(polyio::examples::ServeUntilStopped(
-          Serve(static_cast<uint16_t>(*port), static_cast<size_t>(*buffer),
-                polyio::examples::DescribeRuntime(**rt)),
-          &*stop));
-  if (!signo.ok()) return Fail(signo.status());
-  polyio::examples::ReportShutdown("udp_echo", *signo,
-                                   (*rt)->Shutdown(std::chrono::seconds(1)));
-  return 0;
+  return polyio::examples::RunServer(
+      {.name = "udp_echo", .usage = kUsage, .flags = {"port", "buffer"}}, argc,
+      argv, MakeServe);
 }

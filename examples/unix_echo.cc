@@ -39,9 +39,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "examples/flags.h"
 #include "examples/runtime_flags.h"
-#include "examples/stop_signal.h"
+#include "examples/server_main.h"
 #include "polyio.h"
 
 namespace {
@@ -51,6 +50,8 @@ using polyio::File;
 using polyio::Task;
 using polyio::UnixListener;
 using polyio::UnixStream;
+using polyio::examples::DescribeRuntime;
+using polyio::examples::Flags;
 
 constexpr char kUsage[] =
     "usage: unix_echo --path PATH | --abstract NAME [--runtime "
@@ -127,42 +128,22 @@ Task<absl::Status> Serve(std::string name, bool abstract,
   }
 }
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "unix_echo: %s\n",
-               std::string(status.message()).c_str());
-  return 1;
+// Checks this server's flags and makes its serving task (server_main.h).
+absl::StatusOr<Task<absl::Status>> MakeServe(const Flags& flags,
+                                             polyio::Runtime& rt) {
+  if (flags.count("path") + flags.count("abstract") != 1) {
+    return absl::InvalidArgumentError(
+        "one of --path and --abstract is required");
+  }
+  const bool abstract = flags.count("abstract") == 1;
+  return Serve(abstract ? flags.at("abstract") : flags.at("path"), abstract,
+               DescribeRuntime(rt));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::StatusOr<std::map<std::string, std::string>> flags =
-      polyio::examples::ParseFlags(argc, argv,
-                                   {"path", "abstract", "runtime", "workers"});
-  if (!flags.ok() || flags->count("path") + flags->count("abstract") != 1) {
-    std::fprintf(stderr, "unix_echo: %s\n%s\n",
-                 flags.ok() ? "one of --path and --abstract is required"
-                            : std::string(flags.status().message()).c_str(),
-                 kUsage);
-    return 1;
-  }
-  const bool abstract = flags->count("abstract") == 1;
-  const std::string name = abstract ? flags->at("abstract") : flags->at("path");
-  absl::StatusOr<polyio::RuntimeOptions> options =
-      polyio::examples::RuntimeOptionsFromFlags(*flags);
-  if (!options.ok()) return Fail(options.status());
-  absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
-      polyio::Runtime::Create(*options);
-  if (!rt.ok()) return Fail(rt.status());
-  absl::StatusOr<polyio::examples::StopSignals> stop =
-      polyio::examples::StopSignals::Listen();
-  if (!stop.ok()) return Fail(stop.status());
-  absl::StatusOr<int> signo =
-      (*rt)->BlockOn(polyio::examples::ServeUntilStopped(
-          Serve(name, abstract, polyio::examples::DescribeRuntime(**rt)),
-          &*stop));
-  if (!signo.ok()) return Fail(signo.status());
-  polyio::examples::ReportShutdown("unix_echo", *signo,
-                                   (*rt)->Shutdown(std::chrono::seconds(1)));
-  return 0;
+  return polyio::examples::RunServer(
+      {.name = "unix_echo", .usage = kUsage, .flags = {"path", "abstract"}},
+      argc, argv, MakeServe);
 }
