@@ -9,8 +9,10 @@ Bazel status and the gtest case counts read from its test.xml files (one per
 shard; the last attempt of each shard when tests are retried). Incompatible
 targets (a backend this host cannot run) are listed as SKIPPED with no cases;
 a test target that failed to build counts as one failed case, so that the
-totals never hide it. The last line is the total over all steps:
-"N passed, N failed, N skipped".
+totals never hide it. Then the total over all steps, "N passed, N failed,
+N skipped", and last, what failed: every failed gtest case (or target) of
+every step with the first lines of its failure message — last, because a
+log is often read from its end (CI shows only its tail).
 """
 
 import json
@@ -21,8 +23,11 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 
-def xml_counts(path):
-    """(tests, failures, skipped) of one test.xml (gtest's or Bazel's)."""
+def xml_counts(path, failed=None):
+    """(tests, failures, skipped) of one test.xml (gtest's or Bazel's).
+
+    Appends (case name, failure message) of each failed case to `failed`.
+    """
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
@@ -30,8 +35,14 @@ def xml_counts(path):
     tests = failures = skipped = 0
     for case in root.iter("testcase"):
         tests += 1
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
             failures += 1
+            if failed is not None:
+                name = ".".join(x for x in (case.get("classname"), case.get("name")) if x)
+                failed.append((name, problem.get("message") or problem.text or ""))
         elif (case.get("result") == "skipped" or case.get("status") == "notrun"
               or case.find("skipped") is not None):
             skipped += 1
@@ -96,19 +107,28 @@ def read_bep(path):
                     "overallStatus", "NO_STATUS")
     for (label, _, _), (_, xml) in results.items():
         entry = targets.setdefault(label, {"cached": False})
-        counts = xml_counts(xml) if xml else None
+        failed = entry.setdefault("failed", [])
+        counts = xml_counts(xml, failed) if xml else None
         if counts is None:
             counts = (1, 1, 0)  # ran, but no readable test.xml
+            failed.append(("(no readable test.xml: crashed or timed out?)", ""))
         old = entry.get("counts", (0, 0, 0))
         entry["counts"] = tuple(a + b for a, b in zip(old, counts))
     for entry in targets.values():
         if entry.get("status") == "FAILED TO BUILD" and "counts" not in entry:
             entry["counts"] = (1, 1, 0)
+            entry["failed"] = [("(did not build)", "")]
     return targets
+
+
+def first_lines(text, lines=4, width=160):
+    out = [l.rstrip()[:width] for l in text.strip().splitlines() if l.strip()]
+    return out[:lines]
 
 
 def main(argv):
     total_passed = total_failed = total_skipped = 0
+    what_failed = []  # (step, label, case, message)
     steps = [arg.split("|", 3) for arg in argv]
     print("=" * 78)
     print("Summary")
@@ -132,11 +152,23 @@ def main(argv):
             total_failed += failures
             total_skipped += skipped
             total_passed += tests - failures - skipped
+            for case, message in entry.get("failed", []):
+                what_failed.append((name, label, case, message))
     print()
     line = f"{total_passed} passed, {total_failed} failed"
     if total_skipped:
         line += f", {total_skipped} skipped"
     print(line)
+    if what_failed:
+        print()
+        print("What failed (step: target: case, then the start of its message):")
+        shown = 40
+        for step, label, case, message in what_failed[:shown]:
+            print(f"  {step}: {label}: {case}")
+            for l in first_lines(message):
+                print(f"      {l}")
+        if len(what_failed) > shown:
+            print(f"  ... and {len(what_failed) - shown} more (see each step's list above)")
 
 
 if __name__ == "__main__":
