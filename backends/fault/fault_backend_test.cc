@@ -22,6 +22,7 @@
 
 #include "backends/counted_op.h"
 #include "backends/fault/fault_config.h"
+#include "backends/fault/fault_test_support.h"
 #include "backends/fault/interrupter.h"
 #include "backends/selected.h"
 #include "gtest/gtest.h"
@@ -33,29 +34,13 @@ static_assert(kFaultInjection, "build with the fault layer on");
 
 using fault::FaultConfig;
 using fault::FaultRates;
+using fault_testing::NoFaults;
 using std::chrono::steady_clock;
-
-// Every rate 0: the layer passes each call through unchanged.
-FaultRates NoFaults() {
-  FaultRates r;
-  r.short_io = r.hold = r.defer_inline = r.cancel_late = 0;
-  r.spurious_return = r.spurious_wake = r.eintr = r.accept_error = 0;
-  r.send_reset = r.dgram_enobufs = 0;
-  return r;
-}
 
 class FaultLayerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Backend>> b = Backend::Create({});
-    if (b.ok()) return;
-    const char* inner = std::getenv("POLYIO_FAULT_INNER");
-    const char* required = std::getenv("POLYIO_REQUIRE_IO_URING");
-    if (inner != nullptr && std::string(inner) == "io_uring" &&
-        required != nullptr && std::string(required) == "1") {
-      FAIL() << "io_uring required but unavailable: " << b.status();
-    }
-    GTEST_SKIP() << "backend unavailable on this host: " << b.status();
+    POLYIO_FAULT_SKIP_UNLESS_OK(Backend::Create({}).status());
   }
 
   // Cancels and completes everything `b` has in flight (before the

@@ -33,6 +33,7 @@
 
 #include "backends/counted_op.h"
 #include "backends/fault/fault_config.h"
+#include "backends/fault/fault_test_support.h"
 #include "gtest/gtest.h"
 #include "polyio.h"
 
@@ -43,57 +44,15 @@ static_assert(kFaultInjection, "build with the fault layer on");
 
 using fault::FaultConfig;
 using fault::FaultRates;
+using fault_testing::NoFaults;
+using fault_testing::RuntimeWith;
 
 // The seed of the "with faults" runs (any seed finds these bugs; fixed so
 // that the case is the same every run).
 constexpr uint64_t kSeed = 3;
 
-FaultRates NoFaults() {
-  FaultRates r;
-  r.short_io = r.hold = r.defer_inline = r.cancel_late = 0;
-  r.spurious_return = r.spurious_wake = r.eintr = r.accept_error = 0;
-  r.send_reset = r.dgram_enobufs = 0;
-  return r;
-}
-
 // The conformance runs' rates (fault_config.h's defaults).
 FaultRates ConformanceFaults() { return FaultRates(); }
-
-bool MultiThread() {
-  const char* flavor = std::getenv("POLYIO_TEST_RUNTIME");
-  return flavor != nullptr && std::string(flavor) == "multi_thread";
-}
-
-std::unique_ptr<Runtime> RuntimeWith(const FaultRates& rates) {
-  fault::SetConfigForTesting(FaultConfig{kSeed, rates});
-  RuntimeOptions options;
-  if (MultiThread()) {
-    options.flavor = RuntimeFlavor::kMultiThread;
-    options.worker_threads = 2;
-  }
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(options);
-  fault::SetConfigForTesting(std::nullopt);
-  if (!rt.ok()) return nullptr;
-  return std::move(*rt);
-}
-
-bool Unavailable() {
-  fault::SetConfigForTesting(FaultConfig{kSeed, NoFaults()});
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create();
-  fault::SetConfigForTesting(std::nullopt);
-  return !rt.ok();
-}
-
-#define SKIP_IF_UNAVAILABLE()                                            \
-  if (Unavailable()) {                                                   \
-    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");            \
-    const char* inner = std::getenv("POLYIO_FAULT_INNER");               \
-    if (req != nullptr && std::string(req) == "1" && inner != nullptr && \
-        std::string(inner) == "io_uring") {                              \
-      FAIL() << "io_uring required but unavailable";                     \
-    }                                                                    \
-    GTEST_SKIP() << "backend unavailable on this host";                  \
-  }
 
 std::string Pattern(size_t n, uint32_t seed) {
   std::string s(n, '\0');
@@ -124,11 +83,12 @@ using WriteAllFn = Task<absl::Status> (*)(UnixStream&, absl::Span<const char>);
 // plain kernel never writes short), then close; the peer reads to the end.
 // True when every byte arrived, in order.
 bool MessagesArriveIntact(const FaultRates& rates, WriteAllFn write_all) {
-  std::unique_ptr<Runtime> rt = RuntimeWith(rates);
-  if (rt == nullptr) {
-    ADD_FAILURE() << "no runtime";
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(rates, kSeed);
+  if (!made.ok()) {
+    ADD_FAILURE() << made.status();
     return false;
   }
+  Runtime* rt = made->get();
   const std::string data = Pattern(64 * 512, 1);
   absl::StatusOr<std::string> got = rt->BlockOn(
       [](const std::string* data,
@@ -164,7 +124,7 @@ bool MessagesArriveIntact(const FaultRates& rates, WriteAllFn write_all) {
 }
 
 TEST(FaultFindsBugs, AWriterThatAssumesFullWrites) {
-  SKIP_IF_UNAVAILABLE();
+  POLYIO_FAULT_SKIP_UNLESS_OK(RuntimeWith(NoFaults(), kSeed).status());
   EXPECT_TRUE(MessagesArriveIntact(NoFaults(), &NaiveWriteAll))
       << "without faults the broken writer happens to work";
   EXPECT_FALSE(MessagesArriveIntact(ConformanceFaults(), &NaiveWriteAll))
@@ -216,11 +176,12 @@ using ReadFrameFn = Task<absl::StatusOr<std::string>> (*)(UnixStream&);
 // the way counts as wrong: a server reading out of step can be ahead of the
 // client and close first).
 bool FramesReadRight(const FaultRates& rates, ReadFrameFn read_frame) {
-  std::unique_ptr<Runtime> rt = RuntimeWith(rates);
-  if (rt == nullptr) {
-    ADD_FAILURE() << "no runtime";
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(rates, kSeed);
+  if (!made.ok()) {
+    ADD_FAILURE() << made.status();
     return false;
   }
+  Runtime* rt = made->get();
   absl::StatusOr<int> right = rt->BlockOn([](ReadFrameFn read_frame)
                                               -> Task<absl::StatusOr<int>> {
     absl::StatusOr<std::pair<UnixStream, UnixStream>> pair = UnixStream::Pair();
@@ -259,7 +220,7 @@ bool FramesReadRight(const FaultRates& rates, ReadFrameFn read_frame) {
 }
 
 TEST(FaultFindsBugs, AReaderThatForgetsToRetryAfterAShortRead) {
-  SKIP_IF_UNAVAILABLE();
+  POLYIO_FAULT_SKIP_UNLESS_OK(RuntimeWith(NoFaults(), kSeed).status());
   EXPECT_TRUE(FramesReadRight(NoFaults(), &NaiveReadFrame))
       << "without faults the broken reader happens to work";
   EXPECT_FALSE(FramesReadRight(ConformanceFaults(), &NaiveReadFrame))
@@ -336,7 +297,7 @@ bool NoByteLostToCancels(const FaultRates& rates, bool naive) {
 }
 
 TEST(FaultFindsBugs, AConsumerThatAssumesACancelAlwaysWins) {
-  SKIP_IF_UNAVAILABLE();
+  POLYIO_FAULT_SKIP_UNLESS_OK(RuntimeWith(NoFaults(), kSeed).status());
   const char* inner = std::getenv("POLYIO_FAULT_INNER");
   const bool uring = inner != nullptr && std::string(inner) == "io_uring";
   if (!uring) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backends/fault/fault_config.h"
+#include "backends/fault/fault_test_support.h"
 #include "gtest/gtest.h"
 #include "polyio.h"
 
@@ -25,49 +26,13 @@ namespace {
 
 static_assert(kFaultInjection, "build with the fault layer on");
 
-using fault::FaultConfig;
 using fault::FaultRates;
+using fault_testing::NoFaults;
+using fault_testing::RuntimeWith;
+
+// The seed of every case here (any seed; fixed so each run is the same).
+constexpr uint64_t kSeed = 11;
 using std::chrono::milliseconds;
-
-FaultRates NoFaults() {
-  FaultRates r;
-  r.short_io = r.hold = r.defer_inline = r.cancel_late = 0;
-  r.spurious_return = r.spurious_wake = r.eintr = r.accept_error = 0;
-  r.send_reset = r.dgram_enobufs = 0;
-  return r;
-}
-
-bool MultiThread() {
-  const char* flavor = std::getenv("POLYIO_TEST_RUNTIME");
-  return flavor != nullptr && std::string(flavor) == "multi_thread";
-}
-
-// A runtime (POLYIO_TEST_RUNTIME's flavor) whose backends have `rates`;
-// null (and the case skipped) when the backend cannot run here.
-std::unique_ptr<Runtime> RuntimeWith(const FaultRates& rates,
-                                     uint64_t seed = 11) {
-  fault::SetConfigForTesting(FaultConfig{seed, rates});
-  RuntimeOptions options;
-  if (MultiThread()) {
-    options.flavor = RuntimeFlavor::kMultiThread;
-    options.worker_threads = 2;
-  }
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(options);
-  fault::SetConfigForTesting(std::nullopt);
-  if (!rt.ok()) return nullptr;
-  return std::move(*rt);
-}
-
-#define ASSERT_RUNTIME(rt)                                               \
-  if ((rt) == nullptr) {                                                 \
-    const char* req = std::getenv("POLYIO_REQUIRE_IO_URING");            \
-    const char* inner = std::getenv("POLYIO_FAULT_INNER");               \
-    if (req != nullptr && std::string(req) == "1" && inner != nullptr && \
-        std::string(inner) == "io_uring") {                              \
-      FAIL() << "io_uring required but unavailable";                     \
-    }                                                                    \
-    GTEST_SKIP() << "backend unavailable on this host";                  \
-  }
 
 // Every completion held back for up to 3 turns, inline ones included: a
 // read whose data is already there is still "in flight" for a few turns.
@@ -80,8 +45,9 @@ TEST(FaultPausedTime, AHeldCompletionKeepsTheClockStill) {
   r.hold = 1;
   r.defer_inline = 1;
   r.max_hold_turns = 3;
-  std::unique_ptr<Runtime> rt = RuntimeWith(r);
-  ASSERT_RUNTIME(rt);
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(r, kSeed);
+  POLYIO_FAULT_SKIP_UNLESS_OK(made.status());
+  Runtime* rt = made->get();
   ScopedPausedTime paused;
   const Instant start = Now();
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
@@ -109,8 +75,9 @@ TEST(FaultPausedTime, AHeldCompletionKeepsTheClockStill) {
 TEST(FaultVisible, ASendResetBreaksTheTcpConnectionForBothEnds) {
   FaultRates r = NoFaults();
   r.send_reset = 1;
-  std::unique_ptr<Runtime> rt = RuntimeWith(r);
-  ASSERT_RUNTIME(rt);
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(r, kSeed);
+  POLYIO_FAULT_SKIP_UNLESS_OK(made.status());
+  Runtime* rt = made->get();
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
     absl::StatusOr<TcpListener> l =
         TcpListener::Bind(SocketAddress::Loopback4(0));
@@ -147,8 +114,9 @@ TEST(FaultVisible, ASendResetBreaksTheTcpConnectionForBothEnds) {
 TEST(FaultVisible, ASendResetBreaksTheUnixConnectionForBothEnds) {
   FaultRates r = NoFaults();
   r.send_reset = 1;
-  std::unique_ptr<Runtime> rt = RuntimeWith(r);
-  ASSERT_RUNTIME(rt);
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(r, kSeed);
+  POLYIO_FAULT_SKIP_UNLESS_OK(made.status());
+  Runtime* rt = made->get();
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
     absl::StatusOr<std::pair<UnixStream, UnixStream>> pair = UnixStream::Pair();
     if (!pair.ok()) co_return pair.status();
@@ -174,8 +142,9 @@ TEST(FaultVisible, ASendResetBreaksTheUnixConnectionForBothEnds) {
 TEST(FaultVisible, ADatagramSendFailsWithEnobufs) {
   FaultRates r = NoFaults();
   r.dgram_enobufs = 1;
-  std::unique_ptr<Runtime> rt = RuntimeWith(r);
-  ASSERT_RUNTIME(rt);
+  absl::StatusOr<std::unique_ptr<Runtime>> made = RuntimeWith(r, kSeed);
+  POLYIO_FAULT_SKIP_UNLESS_OK(made.status());
+  Runtime* rt = made->get();
   absl::Status s = rt->BlockOn([]() -> Task<absl::Status> {
     absl::StatusOr<UdpSocket> a = UdpSocket::Bind(SocketAddress::Loopback4(0));
     absl::StatusOr<UdpSocket> b = UdpSocket::Bind(SocketAddress::Loopback4(0));
