@@ -379,12 +379,20 @@ TEST_F(FaultLayerTest, InterruptedWaitsLetNoEintrEscape) {
   CountedOp recv = StreamOp(OpKind::kRecv, x, buf, sizeof(buf));
   ASSERT_FALSE(Start(b, recv));
   const uint64_t before = fault::Interrupter::SignalsHandled();
-  auto start = steady_clock::now();
-  // Nothing to do: each 50 ms wait ends early, at the signal.
-  for (int i = 0; i < 20; ++i) b.Wait(50'000'000);
+  // Nothing to do: each 50 ms wait ends early, at the signal (sent 20-500
+  // us in). One wait cut short proves it; the rest may run their 50 ms on
+  // a loaded machine, where the signal's sender may not be scheduled in
+  // time (a bound on their total made this case flaky).
+  int cut_short = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto start = steady_clock::now();
+    b.Wait(50'000'000);
+    if (steady_clock::now() - start < std::chrono::milliseconds(40)) {
+      ++cut_short;
+    }
+  }
   EXPECT_GT(fault::Interrupter::SignalsHandled(), before);
-  EXPECT_LT(steady_clock::now() - start, std::chrono::milliseconds(900))
-      << "the waits were not interrupted";
+  EXPECT_GT(cut_short, 0) << "no wait was interrupted";
   EXPECT_EQ(recv.completions(), 0);
   std::thread writer([fd = y] {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));

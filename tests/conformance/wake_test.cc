@@ -51,7 +51,10 @@ TEST_F(ConformanceTest, WakerFromAnotherThreadWakesABlockedDriver) {
     Instant done = Now();
     other.join();
     auto latency = done - Instant(Duration(woke_at_ns.load()));
-    EXPECT_LT(latency, std::chrono::milliseconds(100)) << "round " << round;
+    // A lost wake hangs the BlockOn (the driver has no periodic tick);
+    // a wake that only lands at some fallback timeout (>= 1 s) fails here.
+    // Below that, a loaded machine under a sanitizer may take its time.
+    EXPECT_LT(latency, std::chrono::milliseconds(500)) << "round " << round;
   }
 }
 
