@@ -119,7 +119,12 @@ class SignalRegistry {
   absl::Status CreateSources() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Install(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Restore(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The native path's (kqueue builds): recorder and SIG_IGN, no handler.
+  absl::Status InstallNative(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RestoreNative(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The portable path's deliveries: signalfd, pipe, handler counts.
+  void TakePortable(uint64_t* counts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateSignalFdMask() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   using List = IntrusiveList<SignalListener, &SignalListener::link>;
@@ -131,6 +136,8 @@ class SignalRegistry {
   List listeners_[kSignalLimit] ABSL_GUARDED_BY(mu_);
   // The dispositions the first listener of each signal found.
   struct sigaction saved_[kSignalLimit] ABSL_GUARDED_BY(mu_);
+  // Native path: the first listener found SIG_DFL and set SIG_IGN.
+  bool ignored_by_us_[kSignalLimit] ABSL_GUARDED_BY(mu_) = {};
   // The signalfd's mask: the signals with listeners whose first listener's
   // thread blocked them.
   sigset_t fd_mask_ ABSL_GUARDED_BY(mu_);
