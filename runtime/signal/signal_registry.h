@@ -22,7 +22,16 @@
 //   the kernel is about to run a thread's handler for it, and would then
 //   take deliveries from under the handler (and from the chained one).
 //
-// Drain() empties both (a non-blocking read of the signalfd, a read of the
+// - kqueue builds (backends/backend.h's kNativeSignals) use neither: the
+//   backend's SignalRecorder, a kqueue of the registry's own with an
+//   EVFILT_SIGNAL knote per signal with listeners, counts every delivery
+//   to the process, and no handler is installed. The first listener of a
+//   signal whose default action would end or stop the process sets SIG_IGN
+//   (still recorded); the last one puts SIG_DFL back if SIG_IGN is still
+//   there. Other dispositions are left alone. Drivers wait with kSignal
+//   operations (signal.cc), so signal_fd() and pipe_fd() stay -1.
+//
+// Drain() empties both (kqueue builds: takes the recorder's counts) (a non-blocking read of the signalfd, a read of the
 // pipe, then an exchange of each counter: in that order, so that a delivery
 // whose byte was drained is never missed) and adds what it found to every
 // listener of each signal, waking the Recv that waits on it. Any thread may
