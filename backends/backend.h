@@ -164,7 +164,9 @@ concept BackendHasNativeSignals = requires {
   typename B::SignalRecorder;
 };
 template <class B>
-concept BackendHasNativeProcExit = requires { requires B::kNativeProcExit; };
+concept BackendHasNativeProcExit = requires {
+  requires B::kNativeProcExit;
+};
 
 // Bases that give a wrapper (the readiness template over its poller, the
 // fault layer over its inner backend) exactly the capabilities of `B`.

@@ -119,8 +119,7 @@ TEST(KqueueNativeEventsTest, ProcExitOfAChildThatExitedAlreadyCompletes) {
   ASSERT_GT(pid, 0);
   siginfo_t info = {};
   // A zombie now: exited, not reaped.
-  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT),
-            0);
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
   std::unique_ptr<Completion> c = Watch(OpKind::kProcExit, pid);
   if (backend->Submit(&c->op)) {
     c->done = 1;  // ESRCH: gone already, finished inline
@@ -183,6 +182,50 @@ TEST(KqueueNativeEventsTest, TwoWaitersOfOneSignalShareItAndCancelAlone) {
   EXPECT_GE(a->res, 1);
   EXPECT_EQ(b->done, 1);
   EXPECT_GE(b->res, 1);
+  EXPECT_EQ(backend->InFlight(), 0u);
+}
+
+// What Signal's Recv does: a completion callback watches the same signal
+// again, inside the turn that reported it.
+struct Rewatch {
+  Completion first;
+  std::unique_ptr<Completion> second;
+  KqueueBackend* backend = nullptr;
+};
+
+TEST(KqueueNativeEventsTest, AWatchFromACompletionWaitsForTheNextDelivery) {
+  IgnoredSignal ignored(SIGUSR1);
+  std::unique_ptr<KqueueBackend> backend = NewBackend();
+  auto r = std::make_unique<Rewatch>();
+  r->backend = backend.get();
+  r->second = Watch(OpKind::kSignal, SIGUSR1);
+  r->first.op.kind = OpKind::kSignal;
+  r->first.op.fd = SIGUSR1;
+  r->first.op.on_complete = [](Operation* op) {
+    auto* self = reinterpret_cast<Rewatch*>(op);  // `first` is at offset 0
+    self->first.res = op->res;
+    ++self->first.done;
+    EXPECT_FALSE(self->backend->Submit(&self->second->op));
+  };
+  ASSERT_FALSE(backend->Submit(&r->first.op));
+  ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+  WaitFor(*backend, r->first);
+  ASSERT_EQ(r->first.done, 1);
+  // Not completed by the turn that completed the first.
+  backend->Wait(50'000'000);
+  EXPECT_EQ(r->second->done, 0);
+  EXPECT_EQ(backend->InFlight(), 1u);
+  // Waiting like any other now: cancellable, or completed by a delivery.
+  backend->Cancel(&r->second->op);
+  WaitFor(*backend, *r->second);
+  EXPECT_EQ(r->second->done, 1);
+  EXPECT_EQ(r->second->res, -ECANCELED);
+  ASSERT_FALSE(backend->Submit(&r->second->op));
+  ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+  r->second->done = 0;
+  WaitFor(*backend, *r->second);
+  EXPECT_EQ(r->second->done, 1);
+  EXPECT_GE(r->second->res, 1);
   EXPECT_EQ(backend->InFlight(), 0u);
 }
 

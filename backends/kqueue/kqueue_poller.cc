@@ -181,8 +181,7 @@ void KqueuePoller::Unwatch(Operation* op) {
   EV_SET(&del, ident, filter, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
   struct kevent receipt;
   timespec zero{0, 0};
-  while (kevent(kq_.get(), &del, 1, &receipt, 1, &zero) < 0 &&
-         errno == EINTR) {
+  while (kevent(kq_.get(), &del, 1, &receipt, 1, &zero) < 0 && errno == EINTR) {
   }
 }
 

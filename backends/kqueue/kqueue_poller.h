@@ -131,7 +131,7 @@ class KqueuePoller {
   // Unwatches every watched operation, passing each to `take`.
   template <class F>
   void UnwatchAll(F&& take) {
-    watching_.Splice(fresh_);
+    AdoptFresh();
     while (Operation* op = watching_.front()) {
       Unwatch(op);
       take(op);
@@ -208,7 +208,7 @@ class KqueuePoller {
       i = j;
     }
     batch_next_ = batch_end_ = 0;
-    watching_.Splice(fresh_);
+    AdoptFresh();
   }
 
   // Changes the next Poll will submit (for tests).
@@ -278,6 +278,15 @@ class KqueuePoller {
   // dispatched a batch: on fresh_, not on watching_.
   static constexpr uint32_t kFresh = 1u << 9;
 
+  // The batch is over: the operations watched during it wait like the
+  // others from now on.
+  void AdoptFresh() {
+    for (Operation* op = fresh_.front(); op != nullptr; op = OpList::next(op)) {
+      op->backend_state &= ~kFresh;
+    }
+    watching_.Splice(fresh_);
+  }
+
   // A signal or process knote fired (EV_ONESHOT: it is gone): completes
   // every operation that waited on it. A failed registration cannot show up
   // here: Watch registers with EV_RECEIPT and reads its receipt.
@@ -289,8 +298,8 @@ class KqueuePoller {
     int32_t res = 0;
     if (filter == EVFILT_SIGNAL) {
       res = e.data <= 0 ? 1
-                        : static_cast<int32_t>(std::min<int64_t>(
-                              e.data, int64_t{INT32_MAX}));
+                        : static_cast<int32_t>(
+                              std::min<int64_t>(e.data, int64_t{INT32_MAX}));
     }
     OpList fired;
     for (Operation* op = watching_.front(); op != nullptr;) {

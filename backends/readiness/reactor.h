@@ -234,9 +234,7 @@ class ReadinessReactor {
       reactor_->OnArmFailed(fd, read, write, error);
     }
     // A watched native event completed; the poller has let go of `op`.
-    void Fired(Operation* op, int32_t res) const {
-      reactor_->Deliver(op, res);
-    }
+    void Fired(Operation* op, int32_t res) const { reactor_->Deliver(op, res); }
 
    private:
     ReadinessReactor* reactor_;

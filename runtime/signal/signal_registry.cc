@@ -311,8 +311,10 @@ absl::Status SignalRegistry::InstallNative(int signo) {
     return absl::ErrnoToStatus(errno, absl::StrCat("sigaction ", signo));
   }
   // Recording first: a delivery from here on is counted, whatever the
-  // disposition does with it.
-  absl::Status s = StartRecording<Backend>(signo);
+  // disposition does with it. (Only native builds instantiate the
+  // recorder's helpers; others never call this function.)
+  absl::Status s = absl::OkStatus();
+  if constexpr (kNativeSignals) s = StartRecording<Backend>(signo);
   if (!s.ok()) return s;
   saved_[signo] = previous;
   ignored_by_us_[signo] = false;
@@ -326,7 +328,7 @@ absl::Status SignalRegistry::InstallNative(int signo) {
     sigemptyset(&ignore.sa_mask);
     if (sigaction(signo, &ignore, nullptr) < 0) {
       const int err = errno;
-      StopRecording<Backend>(signo);
+      if constexpr (kNativeSignals) StopRecording<Backend>(signo);
       return absl::ErrnoToStatus(err, absl::StrCat("sigaction ", signo));
     }
     ignored_by_us_[signo] = true;
@@ -343,7 +345,7 @@ void SignalRegistry::RestoreNative(int signo) {
     sigaction(signo, &saved_[signo], nullptr);
   }
   ignored_by_us_[signo] = false;
-  StopRecording<Backend>(signo);
+  if constexpr (kNativeSignals) StopRecording<Backend>(signo);
 }
 
 void SignalRegistry::Restore(int signo) {

@@ -31,9 +31,10 @@
 //   there. Other dispositions are left alone. Drivers wait with kSignal
 //   operations (signal.cc), so signal_fd() and pipe_fd() stay -1.
 //
-// Drain() empties both (kqueue builds: takes the recorder's counts) (a non-blocking read of the signalfd, a read of the
+// Drain() empties both (a non-blocking read of the signalfd, a read of the
 // pipe, then an exchange of each counter: in that order, so that a delivery
-// whose byte was drained is never missed) and adds what it found to every
+// whose byte was drained is never missed; kqueue builds: the recorder's
+// counts) and adds what it found to every
 // listener of each signal, waking the Recv that waits on it. Any thread may
 // drain; the first to do so after a delivery hands it to every listener in
 // every runtime. A listener that registers drains first, so that it sees
