@@ -301,17 +301,18 @@ class KqueuePoller {
                         : static_cast<int32_t>(
                               std::min<int64_t>(e.data, int64_t{INT32_MAX}));
     }
-    OpList fired;
-    for (Operation* op = watching_.front(); op != nullptr;) {
-      Operation* next = OpList::next(op);
-      if (SameKnote(*op, filter, ident)) {
-        watching_.Unlink(op);
-        fired.PushBack(op);
+    // One at a time, each taken off before its callback, and the list
+    // searched again after it: a callback may cancel another waiter of this
+    // knote (Unwatch) or watch it again (that one goes to fresh_).
+    for (;;) {
+      Operation* op = watching_.front();
+      while (op != nullptr && !SameKnote(*op, filter, ident)) {
+        op = OpList::next(op);
       }
-      op = next;
+      if (op == nullptr) return;
+      watching_.Unlink(op);
+      sink.Fired(op, res);
     }
-    // Taken off first: a callback may watch the same knote again.
-    while (Operation* op = fired.PopFront()) sink.Fired(op, res);
   }
 
   // Appends the changes of the dirty fds to changes_ and records them as
