@@ -229,6 +229,40 @@ TEST(KqueueNativeEventsTest, AWatchFromACompletionWaitsForTheNextDelivery) {
   EXPECT_EQ(backend->InFlight(), 0u);
 }
 
+// Two waiters of one knote; the first's completion cancels the second
+// before the poller reaches it.
+struct CancelOther {
+  Completion first;
+  std::unique_ptr<Completion> second;
+  KqueueBackend* backend = nullptr;
+};
+
+TEST(KqueueNativeEventsTest, ACompletionMayCancelAnotherWaiterOfItsKnote) {
+  IgnoredSignal ignored(SIGUSR1);
+  std::unique_ptr<KqueueBackend> backend = NewBackend();
+  auto r = std::make_unique<CancelOther>();
+  r->backend = backend.get();
+  r->second = Watch(OpKind::kSignal, SIGUSR1);
+  r->first.op.kind = OpKind::kSignal;
+  r->first.op.fd = SIGUSR1;
+  r->first.op.on_complete = [](Operation* op) {
+    auto* self = reinterpret_cast<CancelOther*>(op);  // `first` at offset 0
+    self->first.res = op->res;
+    ++self->first.done;
+    self->backend->Cancel(&self->second->op);
+  };
+  ASSERT_FALSE(backend->Submit(&r->first.op));
+  ASSERT_FALSE(backend->Submit(&r->second->op));
+  ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+  WaitFor(*backend, r->first);
+  WaitFor(*backend, *r->second);
+  EXPECT_EQ(r->first.done, 1);
+  EXPECT_GE(r->first.res, 1);
+  EXPECT_EQ(r->second->done, 1);
+  EXPECT_EQ(r->second->res, -ECANCELED);
+  EXPECT_EQ(backend->InFlight(), 0u);
+}
+
 TEST(KqueueNativeEventsTest, CancelAllTakesBackWatchedOperations) {
   std::unique_ptr<KqueueBackend> backend = NewBackend();
   pid_t pid = SpawnChild(0, milliseconds(300));
