@@ -73,6 +73,27 @@
 //       when a disk read would block, and a blocking read inside Wait's
 //       thread would stall every task of the driver.
 //
+// Optional capabilities, as static constexpr members (absent means false;
+// ask through BackendHasNativeSignals / BackendHasNativeProcExit below, so
+// that the runtime chooses its path with `if constexpr`, at no cost to
+// backends without them):
+//
+//   static constexpr bool kNativeSignals
+//       Submit takes OpKind::kSignal (fd: a signal number), completing it
+//       when the kernel records a delivery of that signal to the process
+//       after the submission. The backend also names, as
+//       `SignalRecorder`, a process-wide recorder of deliveries that the
+//       signal registry keeps (runtime/signal/signal_registry.h): the
+//       counting happens there, the operation is only the wake-up. kqueue
+//       (EVFILT_SIGNAL) has both.
+//   static constexpr bool kNativeProcExit
+//       Submit takes OpKind::kProcExit (fd: the pid of a child of this
+//       process), completing it with 0 once the child has exited (at once
+//       if it has exited already); the caller reaps it. kqueue (EVFILT_PROC
+//       NOTE_EXIT) has it.
+//
+// Other backends complete those kinds inline with -EOPNOTSUPP.
+//
 // Thread-safety: thread-hostile except Wake(). One driver thread owns a
 // backend and makes every other call.
 //
@@ -134,6 +155,33 @@ concept BackendContract = requires(B& b, const B& cb, Operation* op, int fd,
   { cb.Name() } -> std::convertible_to<std::string_view>;
   { cb.Model() } -> std::same_as<CompletionModel>;
   { cb.NativeFileIo() } -> std::same_as<bool>;
+};
+
+// The optional capabilities above: false for a backend without the member.
+template <class B>
+concept BackendHasNativeSignals = requires {
+  requires B::kNativeSignals;
+  typename B::SignalRecorder;
+};
+template <class B>
+concept BackendHasNativeProcExit = requires {
+  requires B::kNativeProcExit;
+};
+
+// Bases that give a wrapper (the readiness template over its poller, the
+// fault layer over its inner backend) exactly the capabilities of `B`.
+template <class B>
+struct NativeSignalsOf {};
+template <BackendHasNativeSignals B>
+struct NativeSignalsOf<B> {
+  static constexpr bool kNativeSignals = true;
+  using SignalRecorder = typename B::SignalRecorder;
+};
+template <class B>
+struct NativeProcExitOf {};
+template <BackendHasNativeProcExit B>
+struct NativeProcExitOf<B> {
+  static constexpr bool kNativeProcExit = true;
 };
 
 }  // namespace polyio

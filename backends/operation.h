@@ -41,6 +41,13 @@ enum class OpKind : uint8_t {
   kPread,    // pread(fd, buf, len, offset)
   kPwrite,   // pwrite(fd, buf, len, offset)
   kFsync,    // fsync(fd)
+  // Kinds only a backend with the matching capability takes (backend.h:
+  // kNativeSignals, kNativeProcExit); the others complete them inline with
+  // -EOPNOTSUPP. `fd` is not a file descriptor for these.
+  kSignal,    // wait until signal `fd` is delivered to the process; res is
+              // the number of deliveries recorded (>= 1)
+  kProcExit,  // wait until child process `fd` (a pid) exits; res is 0. It
+              // does not reap: the caller still waits for the child
 };
 
 // Readiness bits for kPollFd, the same values as poll(2)'s.

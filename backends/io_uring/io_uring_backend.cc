@@ -71,6 +71,12 @@ bool IoUringBackend::Submit(Operation* op) {
     op->res = -EBADF;
     return true;
   }
+  // Kinds of backends with native signals and process exits (operation.h);
+  // the runtime never sends them here.
+  if (op->kind >= OpKind::kSignal) [[unlikely]] {
+    op->res = -EOPNOTSUPP;
+    return true;
+  }
   if (op->kind == OpKind::kClose) {
     // "Cancel the fd's pending operations, then close": the cancels are
     // queued ahead of the close, so the kernel issues them first.
@@ -133,6 +139,9 @@ void IoUringBackend::Prepare(io_uring_sqe* sqe, Operation* op) {
     case OpKind::kFsync:
       io_uring_prep_fsync(sqe, fd, 0);
       break;
+    case OpKind::kSignal:
+    case OpKind::kProcExit:
+      break;  // refused by Submit
   }
   io_uring_sqe_set_data(sqe, op);
 }

@@ -86,7 +86,8 @@ void KqueuePoller::Disarm(int fd) {
   // if the number is reused before Poll reaches them, they must not reach
   // the new fd.
   for (size_t i = batch_next_; i < batch_end_; ++i) {
-    if (events_[i].ident == ident && events_[i].filter != EVFILT_USER) {
+    if (events_[i].ident == ident && (events_[i].filter == EVFILT_READ ||
+                                      events_[i].filter == EVFILT_WRITE)) {
       events_[i].filter = kDropped;
     }
   }
@@ -115,6 +116,72 @@ void KqueuePoller::Disarm(int fd) {
   struct kevent receipts[2];
   timespec zero{0, 0};
   while (kevent(kq_.get(), del, n, receipts, n, &zero) < 0 && errno == EINTR) {
+  }
+}
+
+bool KqueuePoller::Watch(Operation* op) {
+  const short filter = FilterOf(*op);
+  const uintptr_t ident = static_cast<uintptr_t>(op->fd);
+  if (op->fd <= 0) {
+    op->res = -EINVAL;
+    return false;
+  }
+  // EV_RECEIPT and one slot: the call returns the change's own result at
+  // once, never an event of another knote (and libkqueue does not wait for
+  // the timeout, which it would with slots to spare).
+  struct kevent change;
+  EV_SET(&change, ident, filter, EV_ADD | EV_ONESHOT | EV_RECEIPT,
+         filter == EVFILT_PROC ? NOTE_EXIT : 0, 0, nullptr);
+  struct kevent receipt;
+  timespec zero{0, 0};
+  int n;
+  while ((n = kevent(kq_.get(), &change, 1, &receipt, 1, &zero)) < 0 &&
+         errno == EINTR) {
+  }
+  int err = 0;
+  if (n < 0) {
+    err = errno;
+  } else if (n == 1 && (receipt.flags & EV_ERROR) != 0) {
+    err = static_cast<int>(receipt.data);
+  }
+  if (err != 0) {
+    // A process that cannot be watched because it is gone has exited: the
+    // caller's wait finds its status (or that somebody reaped it).
+    op->res = (filter == EVFILT_PROC && err == ESRCH) ? 0 : -err;
+    return false;
+  }
+  if (batch_end_ > 0) {
+    op->backend_state |= kFresh;
+    fresh_.PushBack(op);
+  } else {
+    op->backend_state &= ~kFresh;
+    watching_.PushBack(op);
+  }
+  return true;
+}
+
+void KqueuePoller::Unwatch(Operation* op) {
+  (op->backend_state & kFresh ? fresh_ : watching_).Unlink(op);
+  op->backend_state &= ~kFresh;
+  const short filter = FilterOf(*op);
+  const uintptr_t ident = static_cast<uintptr_t>(op->fd);
+  for (OpList* list : {&watching_, &fresh_}) {
+    for (Operation* o = list->front(); o != nullptr; o = OpList::next(o)) {
+      if (SameKnote(*o, filter, ident)) return;  // still wanted
+    }
+  }
+  // The knote's last operation: delete it, and what it fired this turn.
+  // ENOENT means it fired already (a one-shot knote goes when fetched).
+  for (size_t i = batch_next_; i < batch_end_; ++i) {
+    if (events_[i].ident == ident && events_[i].filter == filter) {
+      events_[i].filter = kDropped;
+    }
+  }
+  struct kevent del;
+  EV_SET(&del, ident, filter, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
+  struct kevent receipt;
+  timespec zero{0, 0};
+  while (kevent(kq_.get(), &del, 1, &receipt, 1, &zero) < 0 && errno == EINTR) {
   }
 }
 

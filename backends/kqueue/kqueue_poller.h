@@ -33,6 +33,18 @@
 //   events or errors.
 // - Wake() triggers an EVFILT_USER event (NOTE_TRIGGER) registered at
 //   creation; wakes coalesce until Poll has seen it.
+// - Native events (backend.h's kNativeSignals, kNativeProcExit): an
+//   OpKind::kSignal or kProcExit operation is handed over whole (Watch) and
+//   registered at once, in a kevent() call of its own, as an EV_ONESHOT
+//   knote: EVFILT_SIGNAL (ident: the signal number) or EVFILT_PROC
+//   NOTE_EXIT (ident: the pid). At once, not batched: a caller that checks
+//   for a delivery right after submitting (the signal registry drains its
+//   recorder) must know that any later delivery fires the knote. Operations
+//   of one knote share it (a kqueue has one knote per ident and filter) and
+//   all complete when it fires, through sink.Fired(op, res); an operation
+//   watched while Poll dispatches a batch is not completed by that batch's
+//   events (its knote is a new one). Unwatch deletes the knote with its last
+//   operation, and drops its undispatched events.
 //
 // Every kevent() call keeps the kernel from blocking on a failed change:
 // the event list always has a slot per change, and on libkqueue (which
@@ -53,7 +65,9 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -61,7 +75,10 @@
 
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
+#include "backends/kqueue/kqueue_signal_recorder.h"
+#include "backends/operation.h"
 #include "backends/readiness/fd_table.h"
+#include "backends/readiness/op_list.h"
 #include "backends/readiness/poller.h"
 #include "backends/wake_latch.h"
 #include "platform/unique_fd.h"
@@ -87,6 +104,11 @@ class KqueuePoller {
   static constexpr bool kEmulated = false;
 #endif
 
+  // Native events (see the top of this file and backends/backend.h).
+  static constexpr bool kNativeSignals = true;
+  static constexpr bool kNativeProcExit = true;
+  using SignalRecorder = KqueueSignalRecorder;
+
   // Reads options.max_events (events fetched per wait).
   static absl::StatusOr<KqueuePoller> Create(const BackendOptions& options);
 
@@ -97,6 +119,24 @@ class KqueuePoller {
   int Arm(int fd, bool want_read, bool want_write);
   void Disarm(int fd);
   void Wake();
+
+  // Takes an OpKind::kSignal or kProcExit operation: registers its knote
+  // and keeps the operation until the knote fires (Poll then calls
+  // sink.Fired) or Unwatch. Returns false when it finished at once instead,
+  // with op->res set: 0 for the exit of a process that is gone already
+  // (ESRCH: reaped or a zombie), else -errno of the registration.
+  bool Watch(Operation* op);
+  // Takes back a watched operation (it will not be reported).
+  void Unwatch(Operation* op);
+  // Unwatches every watched operation, passing each to `take`.
+  template <class F>
+  void UnwatchAll(F&& take) {
+    AdoptFresh();
+    while (Operation* op = watching_.front()) {
+      Unwatch(op);
+      take(op);
+    }
+  }
 
   // Submits the changelist and waits up to `timeout_ns` (-1: no limit) in
   // one kevent() call, then reports each fd: sink.Ready(fd, readable,
@@ -111,6 +151,11 @@ class KqueuePoller {
       if (first.filter == EVFILT_USER) {
         DrainWake();
         ++i;
+        continue;
+      }
+      if (first.filter == EVFILT_SIGNAL || first.filter == EVFILT_PROC) {
+        batch_next_ = ++i;
+        Fire(first, sink);
         continue;
       }
       if (!Reportable(first)) {
@@ -163,6 +208,7 @@ class KqueuePoller {
       i = j;
     }
     batch_next_ = batch_end_ = 0;
+    AdoptFresh();
   }
 
   // Changes the next Poll will submit (for tests).
@@ -219,6 +265,54 @@ class KqueuePoller {
       return 0;
     }
     return -static_cast<int32_t>(e.fflags);
+  }
+
+  // The knote a native-event operation waits on.
+  static short FilterOf(const Operation& op) {
+    return op.kind == OpKind::kSignal ? EVFILT_SIGNAL : EVFILT_PROC;
+  }
+  static bool SameKnote(const Operation& op, short filter, uintptr_t ident) {
+    return FilterOf(op) == filter && static_cast<uintptr_t>(op.fd) == ident;
+  }
+  // backend_state bit of a watched operation registered while Poll
+  // dispatched a batch: on fresh_, not on watching_.
+  static constexpr uint32_t kFresh = 1u << 9;
+
+  // The batch is over: the operations watched during it wait like the
+  // others from now on.
+  void AdoptFresh() {
+    for (Operation* op = fresh_.front(); op != nullptr; op = OpList::next(op)) {
+      op->backend_state &= ~kFresh;
+    }
+    watching_.Splice(fresh_);
+  }
+
+  // A signal or process knote fired (EV_ONESHOT: it is gone): completes
+  // every operation that waited on it. A failed registration cannot show up
+  // here: Watch registers with EV_RECEIPT and reads its receipt.
+  template <class Sink>
+  void Fire(const struct kevent& e, Sink& sink) {
+    if (e.flags & EV_ERROR) return;
+    const short filter = e.filter;
+    const uintptr_t ident = e.ident;
+    int32_t res = 0;
+    if (filter == EVFILT_SIGNAL) {
+      res = e.data <= 0 ? 1
+                        : static_cast<int32_t>(
+                              std::min<int64_t>(e.data, int64_t{INT32_MAX}));
+    }
+    // One at a time, each taken off before its callback, and the list
+    // searched again after it: a callback may cancel another waiter of this
+    // knote (Unwatch) or watch it again (that one goes to fresh_).
+    for (;;) {
+      Operation* op = watching_.front();
+      while (op != nullptr && !SameKnote(*op, filter, ident)) {
+        op = OpList::next(op);
+      }
+      if (op == nullptr) return;
+      watching_.Unlink(op);
+      sink.Fired(op, res);
+    }
   }
 
   // Appends the changes of the dirty fds to changes_ and records them as
@@ -282,6 +376,10 @@ class KqueuePoller {
   };
 
   UniqueFd kq_;
+  // Watched native-event operations (Watch): registered before the batch
+  // being dispatched, and during it (kFresh).
+  OpList watching_;
+  OpList fresh_;
   FdTable<Filters> filters_;
   std::vector<int> dirty_;  // fds whose wanted may differ from registered
   std::vector<struct kevent> changes_;  // built by Poll from dirty_

@@ -45,6 +45,15 @@ struct Report {
 
 struct Recorder {
   std::map<int, Report>* reports;
+  // Native-event operations reported fired, with their results.
+  std::vector<std::pair<Operation*, int32_t>>* fired = nullptr;
+  void Fired(Operation* op, int32_t res) const {
+    if (fired == nullptr) {
+      ADD_FAILURE() << "unexpected native event";
+      return;
+    }
+    fired->emplace_back(op, res);
+  }
   void Ready(int fd, bool readable, bool writable, bool = false) const {
     Report& r = (*reports)[fd];
     r.readable |= readable;
@@ -183,6 +192,7 @@ TEST(KqueuePollerTest, ReadyFdsBeyondTheEventSlotsAreReportedLater) {
       if (readable) poller->Arm(fd, false, false);
     }
     void ArmFailed(int, bool, bool, int32_t) const { ADD_FAILURE(); }
+    void Fired(Operation*, int32_t) const { ADD_FAILURE(); }
   };
   for (int turn = 0; turn < 10 * kPairs; ++turn) {
     poller.Poll(kLongNs, Consume{&poller, &all});
@@ -276,6 +286,7 @@ TEST(KqueuePollerTest, DisarmInsideACallbackDropsTheRestOfTheBatch) {
       poller->Disarm(fd == fds[0] ? fds[1] : fds[0]);
     }
     void ArmFailed(int, bool, bool, int32_t) const { ADD_FAILURE(); }
+    void Fired(Operation*, int32_t) const { ADD_FAILURE(); }
   };
   poller.Poll(kLongNs, Disarming{&poller, &seen, {p1.a, p2.a}});
   EXPECT_EQ(seen.size(), 1u);

@@ -50,6 +50,15 @@
 //   void Wake()
 //       Makes a blocked (or the next) Poll return promptly; thread-safe.
 //
+// Optional: native events (backends/backend.h's kNativeSignals and
+// kNativeProcExit; kqueue has them). A poller that declares either also has
+//   bool Watch(Operation* op)      takes a kSignal / kProcExit operation;
+//                                  false: finished at once, op->res set
+//   void Unwatch(Operation* op)    takes it back unreported
+//   void UnwatchAll(F take)        Unwatch for each, then take(op)
+// and reports a watched operation's completion from Poll through
+// sink.Fired(op, res), after it has let go of it.
+//
 // Pollers are thread-hostile except Wake(), and move-constructible (they
 // are created by value and moved into their reactor).
 #ifndef POLYIO_BACKENDS_READINESS_POLLER_H_
@@ -62,6 +71,7 @@
 
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
+#include "backends/operation.h"
 
 namespace polyio {
 
@@ -79,6 +89,7 @@ concept PollerReportSink = requires(const S& sink, int fd, bool read,
 struct ReportSinkArchetype {
   void Ready(int fd, bool readable, bool writable, bool hung_up) const;
   void ArmFailed(int fd, bool read, bool write, int32_t error) const;
+  void Fired(Operation* op, int32_t res) const;
 };
 static_assert(PollerReportSink<ReportSinkArchetype>);
 
@@ -94,6 +105,13 @@ concept ReadinessPoller = std::move_constructible<P> &&
   { poller.Disarm(fd) } -> std::same_as<void>;
   { poller.Poll(timeout_ns, ReportSinkArchetype{}) } -> std::same_as<void>;
   { poller.Wake() } -> std::same_as<void>;
+};
+
+// A poller with native events (the optional members above).
+template <class P>
+concept NativeEventPoller = requires(P& poller, Operation* op) {
+  { poller.Watch(op) } -> std::same_as<bool>;
+  { poller.Unwatch(op) } -> std::same_as<void>;
 };
 
 }  // namespace polyio

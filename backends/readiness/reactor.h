@@ -43,6 +43,12 @@
 // EVFILT_WRITE on a pipe's read end) is not retried, because operations of
 // that direction fail at once on such an fd anyway.
 //
+// Native events (a NativeEventPoller: kqueue): kSignal and kProcExit
+// operations name no fd, so they bypass the fd table and go to the poller
+// whole (Watch); Cancel and CancelAll take them back (Unwatch), and the
+// poller reports them through ReportSink::Fired. Compiled only for such a
+// poller: epoll's and poll's Submit are unchanged.
+//
 // Thread-hostile, except Wake() (thread-safe).
 #ifndef POLYIO_BACKENDS_READINESS_REACTOR_H_
 #define POLYIO_BACKENDS_READINESS_REACTOR_H_
@@ -68,6 +74,9 @@ class ReadinessReactor {
   ReadinessReactor& operator=(const ReadinessReactor&) = delete;
 
   bool Submit(Operation* op) {
+    if constexpr (NativeEventPoller<Poller>) {
+      if (IsNativeEvent(op->kind)) return SubmitWatch(op);
+    }
     if (op->kind == OpKind::kClose) {
       Forget(op->fd);
       op->res = TryOp(op);
@@ -94,6 +103,13 @@ class ReadinessReactor {
 
   void Cancel(Operation* op) {
     if (!(op->backend_state & kParked)) return;
+    if constexpr (NativeEventPoller<Poller>) {
+      if (IsNativeEvent(op->kind)) {
+        poller_.Unwatch(op);
+        Finish(op, -ECANCELED);
+        return;
+      }
+    }
     FdState& fd = table_.At(op->fd);
     ListOf(fd, op).Unlink(op);
     Finish(op, -ECANCELED);
@@ -115,6 +131,9 @@ class ReadinessReactor {
       ForgetMarksOfIdleDirections(state);
       UpdateInterest(fd, state);
     });
+    if constexpr (NativeEventPoller<Poller>) {
+      poller_.UnwatchAll([this](Operation* op) { Finish(op, -ECANCELED); });
+    }
   }
 
   int Wait(int64_t timeout_ns) {
@@ -150,6 +169,21 @@ class ReadinessReactor {
     // error) without blocking from now on, so a short one proves nothing.
     bool read_closed = false;
   };
+
+  static bool IsNativeEvent(OpKind kind) {
+    return kind == OpKind::kSignal || kind == OpKind::kProcExit;
+  }
+
+  // A native event goes to the poller as it is (see the top of this file).
+  bool SubmitWatch(Operation* op) {
+    op->backend_state = kParked;
+    if (!poller_.Watch(op)) {
+      op->backend_state = 0;
+      return true;
+    }
+    ++in_flight_;
+    return false;
+  }
 
   // The direction an operation's readiness state belongs to, for the kinds
   // whose attempt can be skipped: data transfers and accept. (Connect must
@@ -199,6 +233,8 @@ class ReadinessReactor {
     void ArmFailed(int fd, bool read, bool write, int32_t error) const {
       reactor_->OnArmFailed(fd, read, write, error);
     }
+    // A watched native event completed; the poller has let go of `op`.
+    void Fired(Operation* op, int32_t res) const { reactor_->Deliver(op, res); }
 
    private:
     ReadinessReactor* reactor_;

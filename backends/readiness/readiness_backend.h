@@ -8,7 +8,9 @@
 // Poller::kName is Name(), and Poller::Create(options) builds the poller,
 // reading the options that concern it. Every readiness backend answers
 // NativeFileIo() with false: readiness cannot tell when a disk read would
-// block, so the runtime runs file operations on the blocking pool.
+// block, so the runtime runs file operations on the blocking pool. The
+// optional capabilities (backend.h: kNativeSignals, kNativeProcExit) are
+// the poller's.
 //
 // No virtual calls: the selected backend is one of these types, chosen at
 // compile time (backends/selected.h).
@@ -29,7 +31,9 @@
 namespace polyio {
 
 template <ReadinessPoller Poller>
-class ReadinessBackend final : public ReadinessReactor<Poller> {
+class ReadinessBackend final : public ReadinessReactor<Poller>,
+                               public NativeSignalsOf<Poller>,
+                               public NativeProcExitOf<Poller> {
  public:
   static absl::StatusOr<std::unique_ptr<ReadinessBackend>> Create(
       const BackendOptions& options) {

@@ -99,6 +99,11 @@ int32_t TryOtherOp(Operation* op) {
     case OpKind::kPwrite:
     case OpKind::kFsync:
       return -EOPNOTSUPP;
+    // Only a poller with native events takes these (the reactor hands them
+    // over before TryOp); elsewhere the runtime never sends them.
+    case OpKind::kSignal:
+    case OpKind::kProcExit:
+      return -EOPNOTSUPP;
   }
   return -EINVAL;
 }

@@ -37,6 +37,10 @@ std::string_view OpKindName(OpKind kind) {
       return "pwrite";
     case OpKind::kFsync:
       return "fsync";
+    case OpKind::kSignal:
+      return "signal";
+    case OpKind::kProcExit:
+      return "proc_exit";
   }
   return "unknown";
 }

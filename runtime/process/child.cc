@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/backend.h"
 #include "backends/operation.h"
+#include "backends/selected.h"
 #include "runtime/compose/when_all.h"
 #include "runtime/process/child_state.h"
 #include "runtime/process/reaper.h"
@@ -80,15 +82,29 @@ Poll<absl::StatusOr<ExitStatus>> ChildWaitFuture::Poll(Context& cx) {
       const int32_t res = ready.value();
       exited_.reset();
       // -EBADF, -ECANCELED: the pidfd was closed under the poll, by a
-      // TryWait that reaped the child; the status says so below.
+      // TryWait that reaped the child (or the driver shut down); the status
+      // says so below.
       if (res < 0 && res != -EBADF && res != -ECANCELED) {
         return Result(absl::ErrnoToStatus(
-            -res, absl::StrCat("wait pid ", state_->pid(), ": poll pidfd")));
+            -res, absl::StrCat("wait pid ", state_->pid(),
+                               state_->native_exit() ? ": kevent EVFILT_PROC"
+                                                     : ": poll pidfd")));
       }
     }
     absl::StatusOr<std::optional<ExitStatus>> reaped = state_->TryReap();
     if (!reaped.ok()) return Result(reaped.status());
     if (reaped->has_value()) return Result(**reaped);
+    if constexpr (BackendHasNativeProcExit<Backend>) {
+      if (state_->native_exit()) {
+        // Completes once the child has exited (at once if it has already);
+        // then the loop reaps it.
+        exited_.emplace();
+        Operation& op = exited_->op();
+        op.kind = OpKind::kProcExit;
+        op.fd = state_->pid();
+        continue;
+      }
+    }
     if (const RefPtr<FdHandle>& pidfd = state_->pidfd()) {
       // Readable once the child has exited.
       exited_.emplace();

@@ -24,11 +24,12 @@
 //   it when it exits, so no zombie outlives it (tokio's orphan queue does
 //   the same job; docs/signals.md).
 //
-// How the exit is seen (docs/signals.md): on Linux 5.4+ a pidfd
+// How the exit is seen (docs/signals.md): on kqueue (macOS, the BSDs, and
+// libkqueue on Linux) EVFILT_PROC NOTE_EXIT, a kProcExit operation on the
+// pid, then waitid(P_PID, pid, WNOHANG). Elsewhere, on Linux 5.4+, a pidfd
 // (pidfd_open right after the spawn), waited for with kPollFd through the
-// normal operation path on every backend — epoll, poll, io_uring, and
-// kqueue (EVFILT_READ on the pidfd under libkqueue) — and reaped with
-// waitid(P_PIDFD). Without pidfds (older kernels, the BSDs and macOS, or
+// normal operation path — epoll, poll, io_uring — and reaped with
+// waitid(P_PIDFD). Without either (older kernels, or
 // POLYIO_PROCESS_FORCE_SIGCHLD=1 for tests) a SIGCHLD stream (signal.h)
 // wakes Wait, which reaps with waitid(WNOHANG) on its own pid only, so
 // other children of the process are left alone. Code elsewhere in the

@@ -47,9 +47,13 @@ int PidfdSendSignal([[maybe_unused]] int pidfd, [[maybe_unused]] int signo) {
 #endif
 }
 
-bool DetectPidfds() {
+bool ForcedByEnvironment() {
   const char* force = std::getenv("POLYIO_PROCESS_FORCE_SIGCHLD");
-  if (force != nullptr && std::string_view(force) == "1") return false;
+  return force != nullptr && std::string_view(force) == "1";
+}
+
+bool DetectPidfds() {
+  if (ForcedByEnvironment()) return false;
   int fd = PidfdOpen(getpid());
   if (fd < 0) return false;
   siginfo_t info;
@@ -69,6 +73,11 @@ std::atomic<bool> g_force_sigchld{false};
 bool UsePidfds() {
   static const bool available = DetectPidfds();
   return available && !g_force_sigchld.load(std::memory_order_acquire);
+}
+
+bool SigchldForced() {
+  static const bool by_environment = ForcedByEnvironment();
+  return by_environment || g_force_sigchld.load(std::memory_order_acquire);
 }
 
 void ForceSigchldForTesting(bool force) {

@@ -14,6 +14,12 @@
 // ForceSigchldForTesting(true) — makes the spawns that follow use the
 // SIGCHLD path. Each child keeps the path it was spawned with.
 //
+// Where the backend sees exits natively (backends/backend.h's
+// kNativeProcExit: kqueue's EVFILT_PROC), a child spawned without the
+// SIGCHLD path forced is waited for with a kProcExit operation instead
+// (native_exit()); its pidfd, where the system has them, then serves only
+// Kill and the reaper.
+//
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_PROCESS_CHILD_STATE_H_
 #define POLYIO_RUNTIME_PROCESS_CHILD_STATE_H_
@@ -27,6 +33,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
+#include "backends/selected.h"
 #include "platform/mutex.h"
 #include "platform/ref_ptr.h"
 #include "platform/unique_fd.h"
@@ -38,6 +46,8 @@ namespace polyio::internal {
 
 // True when a child spawned now is waited for through a pidfd.
 bool UsePidfds();
+// Whether the SIGCHLD path is forced (the environment or the call below).
+bool SigchldForced();
 // Tests: spawn with the SIGCHLD path from now on (true), or back to the
 // default (false). Thread-safe; children already spawned keep theirs.
 void ForceSigchldForTesting(bool force);
@@ -61,6 +71,11 @@ class ChildState {
   const RefPtr<FdHandle>& pidfd() const { return pidfd_; }
   // SIGCHLD mode: the stream Wait awaits.
   SignalStream* sigchld() { return sigchld_ ? &*sigchld_ : nullptr; }
+  // Native mode (kqueue builds; see above): Wait awaits a kProcExit
+  // operation on the pid. Every child spawned without a SIGCHLD stream.
+  bool native_exit() const {
+    return BackendHasNativeProcExit<Backend> && !sigchld_;
+  }
 
   // The status if the child has exited (reaping it now if it was not yet),
   // nullopt while it runs. After Orphan(): FailedPrecondition.

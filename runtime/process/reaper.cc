@@ -154,9 +154,17 @@ class Reaper {
         if (sigchld_ != nullptr) {
           sigchld = true;
           SignalRegistry& registry = SignalRegistry::Get();
+          bool waitable = false;
           for (int fd : {registry.signal_fd(), registry.pipe_fd()}) {
-            if (fd >= 0) fds.push_back(pollfd{fd, POLLIN, 0});
+            if (fd >= 0) {
+              fds.push_back(pollfd{fd, POLLIN, 0});
+              waitable = true;
+            }
           }
+          // A registry with no fd to poll (native signals, kqueue builds:
+          // drivers wait with kSignal operations, and this thread has no
+          // backend) cannot wake the thread: look again now and then.
+          if (!waitable && !orphans_.empty()) timeout = kFallbackPollMs;
         }
         if (!wake_read_) timeout = kFallbackPollMs;
       }

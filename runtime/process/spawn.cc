@@ -278,10 +278,15 @@ absl::StatusOr<Spawned> SpawnProcess(const CommandSpec& spec,
   }
 
   // Watching the exit: a SIGCHLD stream exists before the child does, so
-  // its exit cannot come first.
+  // its exit cannot come first — unless the backend sees exits natively
+  // (kqueue's EVFILT_PROC, which reports an exit that came before too) and
+  // the SIGCHLD path is not forced. The pidfd, where there is one, is kept
+  // either way: Kill and the reaper use it.
   const bool pidfds = UsePidfds();
+  const bool native_exit =
+      BackendHasNativeProcExit<Backend> && !SigchldForced();
   std::optional<SignalStream> sigchld;
-  if (!pidfds) {
+  if (!pidfds && !native_exit) {
     absl::StatusOr<SignalStream> s = Signal(SIGCHLD);
     if (!s.ok()) return s.status();
     sigchld = std::move(*s);

@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/backend.h"
 #include "backends/operation.h"
+#include "backends/selected.h"
 
 namespace polyio {
 
@@ -35,6 +37,23 @@ Poll<absl::StatusOr<uint64_t>> SignalRecvFuture::Poll(Context& cx) {
     registry.Drain();
     if (uint64_t n = listener.pending.exchange(0, std::memory_order_acq_rel)) {
       return Result(n);
+    }
+    if constexpr (BackendHasNativeSignals<Backend>) {
+      // Nothing yet: wait for the signal's next delivery on this driver's
+      // backend (kSignal), then drain again.
+      switch (WaitNative(cx)) {
+        case NativeWait::kPending:
+          return kPending;
+        case NativeWait::kAgain:
+          continue;
+        case NativeWait::kFailed: {
+          char buf[16];
+          return Result(absl::ErrnoToStatus(
+              native_error_,
+              absl::StrCat("signal recv: kevent EVFILT_SIGNAL ",
+                           SignalRegistry::Name(listener.signo, buf))));
+        }
+      }
     }
     // Nothing yet: wait until one of the registry's fds is readable, then
     // drain again. Whoever drains first hands the delivery to this stream
@@ -64,6 +83,36 @@ Poll<absl::StatusOr<uint64_t>> SignalRecvFuture::Poll(Context& cx) {
     }
     if (!again) return kPending;
   }
+}
+
+SignalRecvFuture::NativeWait SignalRecvFuture::WaitNative(Context& cx) {
+  internal::SignalListener& listener = state_->listener;
+  std::optional<IoFuture>& watch = state_->watches[0];
+  if (!watch) {
+    watch.emplace();
+    Operation& op = watch->op();
+    op.kind = OpKind::kSignal;
+    op.fd = listener.signo;
+  }
+  polyio::Poll<int32_t> ready = watch->PollResult(cx);
+  if (ready.pending()) {
+    // The backend registered the wait when it took the operation (it does
+    // so at once, backend.h): a delivery after that completes it. One that
+    // came between the caller's drain and that moment is in the registry's
+    // recorder: drain once more, so that it is not left waiting.
+    SignalRegistry::Get().Drain();
+    return listener.pending.load(std::memory_order_acquire) != 0
+               ? NativeWait::kAgain
+               : NativeWait::kPending;
+  }
+  const int32_t res = ready.value();
+  watch.reset();
+  // -ECANCELED: the driver it ran on shut down; start it again here.
+  if (res < 0 && res != -ECANCELED) {
+    native_error_ = -res;
+    return NativeWait::kFailed;
+  }
+  return NativeWait::kAgain;
 }
 
 SignalStream& SignalStream::operator=(SignalStream&& other) noexcept {

@@ -22,7 +22,8 @@
 //   signals the C library reserves are InvalidArgument, with the number and
 //   name in the message.
 //
-// What it does to the process (docs/signals.md has the why):
+// What it does to the process (docs/signals.md has the why; this list is
+// the portable path, epoll/poll/io_uring; kqueue's is under "Per backend"):
 // - While at least one stream of a signal exists, polyio's handler is that
 //   signal's disposition: the default action (terminating, for SIGTERM and
 //   SIGINT) does not happen. A handler installed earlier by other code is
@@ -44,9 +45,15 @@
 //   blocks it is that thread's (signalfd reads only the reading thread's).
 //   Send process-directed signals (kill(getpid(), sig)) to be sure.
 //
-// Per backend: the deliveries are waited for with kPollFd, through the
-// normal operation path, on the signalfd (Linux) and the self-pipe: epoll,
-// poll, io_uring, and kqueue (EVFILT_READ; libkqueue on Linux) alike.
+// Per backend: on epoll, poll and io_uring the deliveries are waited for
+// with kPollFd, through the normal operation path, on the signalfd (Linux)
+// and the self-pipe. On kqueue (backends/backend.h's kNativeSignals) the
+// kernel records them with EVFILT_SIGNAL in a process-wide recorder, and a
+// Recv waits with a kSignal operation on its driver; no handler is
+// installed then: the first stream of a signal whose default action would
+// end or stop the process sets it to SIG_IGN (still recorded), the last one
+// puts SIG_DFL back, and a handler other code installed stays and runs.
+// docs/signals.md has the details and what libkqueue (Linux) cannot do.
 //
 // Cancellation (docs/cancellation.md): Recv is cancel-safe. A cancelled
 // Recv takes nothing: a delivery that arrived meanwhile stays in the
@@ -82,8 +89,9 @@ namespace internal {
 struct SignalStreamState {
   explicit SignalStreamState(int signo) : listener(signo) {}
   SignalListener listener;
-  // [0]: the signalfd, [1]: the self-pipe. Each is started on the driver of
-  // the task that polls Recv, and stays in flight between Recvs.
+  // [0]: the signalfd, [1]: the self-pipe; with native signals (kqueue
+  // builds), [0] alone: a kSignal operation. Each is started on the driver
+  // of the task that polls Recv, and stays in flight between Recvs.
   std::optional<IoFuture> watches[2];
 };
 
@@ -97,7 +105,12 @@ class SignalRecvFuture {
   polyio::Poll<absl::StatusOr<uint64_t>> Poll(Context& cx);
 
  private:
+  // Native signals (kqueue builds): one wait for the next delivery.
+  enum class NativeWait { kPending, kAgain, kFailed };
+  NativeWait WaitNative(Context& cx);
+
   internal::SignalStreamState* state_;
+  int native_error_ = 0;  // errno of a kFailed wait
 };
 
 class SignalStream {

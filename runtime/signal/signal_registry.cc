@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/backend.h"
+#include "backends/selected.h"
 
 #if defined(__linux__)
 #include <sys/signalfd.h>
@@ -61,6 +64,66 @@ void Handler(int signo, siginfo_t* info, void* context) {
     }
   }
   errno = saved_errno;
+}
+
+// A build whose backend records signals natively (backend.h's
+// kNativeSignals: kqueue's EVFILT_SIGNAL) takes deliveries from the
+// backend's SignalRecorder instead of the handler, the self-pipe and the
+// signalfd (the header says how). Chosen at compile time; the helpers below
+// are templates so that other builds never instantiate them.
+constexpr bool kNativeSignals = BackendHasNativeSignals<Backend>;
+
+// The process's recorder in a native build: created with the sources,
+// under the registry's lock, and never destroyed (like the registry).
+template <class B>
+typename B::SignalRecorder*& RecorderSlot() {
+  static typename B::SignalRecorder* recorder = nullptr;
+  return recorder;
+}
+template <class B>
+absl::Status CreateRecorder() {
+  auto recorder = B::SignalRecorder::Create();
+  if (!recorder.ok()) return recorder.status();
+  RecorderSlot<B>() = new typename B::SignalRecorder(std::move(*recorder));
+  return absl::OkStatus();
+}
+template <class B>
+absl::Status StartRecording(int signo) {
+  return RecorderSlot<B>()->Add(signo);
+}
+template <class B>
+void StopRecording(int signo) {
+  RecorderSlot<B>()->Remove(signo);
+}
+template <class B>
+void TakeRecorded(uint64_t* counts) {
+  RecorderSlot<B>()->Take(counts, kSignalLimit);
+}
+
+// Signals whose default action is to do nothing (or only to continue the
+// process, which happens whatever the disposition): SIG_DFL is harmless
+// for them, and SIG_IGN would change what they mean (SIGCHLD ignored makes
+// the kernel reap every child, so nobody could wait for one).
+bool DefaultIsHarmless(int signo) {
+  switch (signo) {
+    case SIGCHLD:
+    case SIGURG:
+    case SIGWINCH:
+    case SIGCONT:
+#if defined(SIGINFO)
+    case SIGINFO:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsDefault(const struct sigaction& sa) {
+  return (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_DFL;
+}
+bool IsIgnore(const struct sigaction& sa) {
+  return (sa.sa_flags & SA_SIGINFO) == 0 && sa.sa_handler == SIG_IGN;
 }
 
 bool IsOurHandler(const struct sigaction& sa) {
@@ -164,6 +227,15 @@ absl::Status SignalRegistry::Validate(int signo, const char* what) {
 
 absl::Status SignalRegistry::CreateSources() {
   if (sources_ready_) return absl::OkStatus();
+  if constexpr (kNativeSignals) {
+    // The recorder alone: no handler, so no pipe; drivers wait with
+    // kSignal operations, so no fd to poll (signal_fd() and pipe_fd() stay
+    // -1).
+    absl::Status s = CreateRecorder<Backend>();
+    if (!s.ok()) return s;
+    sources_ready_ = true;
+    return absl::OkStatus();
+  }
   int p[2];
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
     defined(__NetBSD__)
@@ -233,6 +305,49 @@ absl::Status SignalRegistry::Install(int signo) {
   return absl::OkStatus();
 }
 
+absl::Status SignalRegistry::InstallNative(int signo) {
+  struct sigaction previous;
+  if (sigaction(signo, nullptr, &previous) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("sigaction ", signo));
+  }
+  // Recording first: a delivery from here on is counted, whatever the
+  // disposition does with it. (Only native builds instantiate the
+  // recorder's helpers; others never call this function.)
+  absl::Status s = absl::OkStatus();
+  if constexpr (kNativeSignals) s = StartRecording<Backend>(signo);
+  if (!s.ok()) return s;
+  saved_[signo] = previous;
+  ignored_by_us_[signo] = false;
+  // A default action that would end or stop the process must not happen
+  // while somebody listens: SIG_IGN, which EVFILT_SIGNAL still records.
+  // Other code's handler, and SIG_IGN, are left as they are.
+  if (IsDefault(previous) && !DefaultIsHarmless(signo)) {
+    struct sigaction ignore;
+    std::memset(&ignore, 0, sizeof(ignore));
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(signo, &ignore, nullptr) < 0) {
+      const int err = errno;
+      if constexpr (kNativeSignals) StopRecording<Backend>(signo);
+      return absl::ErrnoToStatus(err, absl::StrCat("sigaction ", signo));
+    }
+    ignored_by_us_[signo] = true;
+  }
+  return absl::OkStatus();
+}
+
+void SignalRegistry::RestoreNative(int signo) {
+  // Back to SIG_DFL only if the SIG_IGN is still ours: code that set a
+  // disposition meanwhile keeps it.
+  struct sigaction current;
+  if (ignored_by_us_[signo] && sigaction(signo, nullptr, &current) == 0 &&
+      IsIgnore(current)) {
+    sigaction(signo, &saved_[signo], nullptr);
+  }
+  ignored_by_us_[signo] = false;
+  if constexpr (kNativeSignals) StopRecording<Backend>(signo);
+}
+
 void SignalRegistry::Restore(int signo) {
   sigdelset(&fd_mask_, signo);
   UpdateSignalFdMask();
@@ -256,7 +371,11 @@ absl::Status SignalRegistry::Add(SignalListener* listener) {
   absl::Status s = CreateSources();
   if (!s.ok()) return s;
   if (listeners_[signo].empty()) {
-    s = Install(signo);
+    if constexpr (kNativeSignals) {
+      s = InstallNative(signo);
+    } else {
+      s = Install(signo);
+    }
     if (!s.ok()) return s;
   }
   // Deliveries made before this listener existed belong to the others.
@@ -270,7 +389,12 @@ void SignalRegistry::Remove(SignalListener* listener) {
   const int signo = listener->signo;
   MutexLock lock(&mu_);
   listeners_[signo].Unlink(listener);
-  if (listeners_[signo].empty()) Restore(signo);
+  if (!listeners_[signo].empty()) return;
+  if constexpr (kNativeSignals) {
+    RestoreNative(signo);
+  } else {
+    Restore(signo);
+  }
 }
 
 void SignalRegistry::Drain() {
@@ -281,6 +405,22 @@ void SignalRegistry::Drain() {
 void SignalRegistry::DrainLocked() {
   if (!sources_ready_) return;
   uint64_t counts[kSignalLimit] = {};
+  if constexpr (kNativeSignals) {
+    TakeRecorded<Backend>(counts);
+  } else {
+    TakePortable(counts);
+  }
+  for (int signo = 1; signo < kSignalLimit; ++signo) {
+    if (listeners_[signo].empty() || counts[signo] == 0) continue;
+    for (SignalListener* l = listeners_[signo].front(); l != nullptr;
+         l = List::next(l)) {
+      l->pending.fetch_add(counts[signo], std::memory_order_release);
+      l->waker.Wake();
+    }
+  }
+}
+
+void SignalRegistry::TakePortable(uint64_t* counts) {
 #if defined(__linux__)
   const int sfd = signal_fd_.load(std::memory_order_relaxed);
   if (sfd >= 0) {
@@ -309,12 +449,6 @@ void SignalRegistry::DrainLocked() {
   for (int signo = 1; signo < kSignalLimit; ++signo) {
     if (listeners_[signo].empty()) continue;
     counts[signo] += g_hits[signo].exchange(0, std::memory_order_acquire);
-    if (counts[signo] == 0) continue;
-    for (SignalListener* l = listeners_[signo].front(); l != nullptr;
-         l = List::next(l)) {
-      l->pending.fetch_add(counts[signo], std::memory_order_release);
-      l->waker.Wake();
-    }
   }
 }
 

@@ -22,9 +22,19 @@
 //   the kernel is about to run a thread's handler for it, and would then
 //   take deliveries from under the handler (and from the chained one).
 //
+// - kqueue builds (backends/backend.h's kNativeSignals) use neither: the
+//   backend's SignalRecorder, a kqueue of the registry's own with an
+//   EVFILT_SIGNAL knote per signal with listeners, counts every delivery
+//   to the process, and no handler is installed. The first listener of a
+//   signal whose default action would end or stop the process sets SIG_IGN
+//   (still recorded); the last one puts SIG_DFL back if SIG_IGN is still
+//   there. Other dispositions are left alone. Drivers wait with kSignal
+//   operations (signal.cc), so signal_fd() and pipe_fd() stay -1.
+//
 // Drain() empties both (a non-blocking read of the signalfd, a read of the
 // pipe, then an exchange of each counter: in that order, so that a delivery
-// whose byte was drained is never missed) and adds what it found to every
+// whose byte was drained is never missed; kqueue builds: the recorder's
+// counts) and adds what it found to every
 // listener of each signal, waking the Recv that waits on it. Any thread may
 // drain; the first to do so after a delivery hands it to every listener in
 // every runtime. A listener that registers drains first, so that it sees
@@ -119,7 +129,12 @@ class SignalRegistry {
   absl::Status CreateSources() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Install(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Restore(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The native path's (kqueue builds): recorder and SIG_IGN, no handler.
+  absl::Status InstallNative(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RestoreNative(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The portable path's deliveries: signalfd, pipe, handler counts.
+  void TakePortable(uint64_t* counts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateSignalFdMask() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   using List = IntrusiveList<SignalListener, &SignalListener::link>;
@@ -131,6 +146,8 @@ class SignalRegistry {
   List listeners_[kSignalLimit] ABSL_GUARDED_BY(mu_);
   // The dispositions the first listener of each signal found.
   struct sigaction saved_[kSignalLimit] ABSL_GUARDED_BY(mu_);
+  // Native path: the first listener found SIG_DFL and set SIG_IGN.
+  bool ignored_by_us_[kSignalLimit] ABSL_GUARDED_BY(mu_) = {};
   // The signalfd's mask: the signals with listeners whose first listener's
   // thread blocked them.
   sigset_t fd_mask_ ABSL_GUARDED_BY(mu_);

@@ -1,10 +1,11 @@
 // Child processes: exit codes and signals, stdio through pipes intact, no
 // zombie and no fd left behind, bad input a clear status.
 //
-// Every case runs twice: with exits seen through pidfds (Linux 5.4+; where
-// there are none this is the SIGCHLD path too) and through SIGCHLD, the
-// path of older kernels and of macOS and the BSDs
-// (runtime/process/child_state.h, ForceSigchldForTesting).
+// Every case runs twice: with exits seen the native way — through pidfds
+// (Linux 5.4+; where there are none this is the SIGCHLD path too), or on
+// kqueue through EVFILT_PROC (kProcExit; the parameter is still named
+// Pidfd) — and through SIGCHLD, the path of older kernels and the fallback
+// everywhere (runtime/process/child_state.h, ForceSigchldForTesting).
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
