@@ -32,6 +32,17 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
     rt->driver_ = std::move(*driver);
   }
   rt->loop_ = std::make_unique<EventLoop>(&rt->driver());
+  if (options.stall_detector.enabled) {
+    std::vector<Driver*> drivers;
+    for (int i = 0; i < rt->worker_threads(); ++i) {
+      drivers.push_back(rt->pool_ ? &rt->pool_->driver(i) : rt->driver_.get());
+    }
+    absl::StatusOr<std::unique_ptr<diagnostics::StallDetector>> detector =
+        diagnostics::StallDetector::Start(options.stall_detector,
+                                          std::move(drivers));
+    if (!detector.ok()) return detector.status();
+    rt->stall_detector_ = std::move(*detector);
+  }
   return rt;
 }
 
@@ -182,7 +193,10 @@ ShutdownReport Runtime::Shutdown(Duration timeout, Duration grace) {
 }
 
 Runtime::~Runtime() {
-  // The drivers go first: callbacks they discard still reach loop_.
+  // The watchdog first: it reads the drivers, and workers that stop make
+  // no progress it should take for a stall.
+  stall_detector_.reset();
+  // Then the drivers, before loop_: callbacks they discard still reach it.
   if (pool_ != nullptr) {
     pool_->Shutdown();
     pool_->Unref();

@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "backends/backend.h"
 #include "platform/source_location.h"
+#include "runtime/diagnostics/stall_detector.h"
 #include "runtime/diagnostics/task_dump.h"
 #include "runtime/driver/driver.h"
 #include "runtime/driver/spawn.h"
@@ -63,6 +64,11 @@ struct RuntimeOptions {
   RuntimeFlavor flavor = RuntimeFlavor::kCurrentThread;
   // kMultiThread: workers; 0 means one per core.
   int worker_threads = 0;
+  // A watchdog that reports a task poll or a driver turn longer than a
+  // threshold, with the task's spawn location and the thread's stack
+  // (runtime/diagnostics/stall_detector.h, docs/observing.md). Off by
+  // default; `stall_detector.enabled = true` turns it on.
+  StallDetectorOptions stall_detector;
 };
 
 class Runtime {
@@ -161,6 +167,8 @@ class Runtime {
   MultiThreadScheduler* pool_ = nullptr;  // kMultiThread (reference)
   std::unique_ptr<EventLoop> loop_;
   sync::CancellationToken root_token_;
+  // Watches the drivers above; stopped first.
+  std::unique_ptr<diagnostics::StallDetector> stall_detector_;
 };
 
 }  // namespace polyio

@@ -75,11 +75,21 @@ Driver::Enter::Enter(Driver* driver)
   std::thread::id none;
   owns_ = driver->owner_.compare_exchange_strong(
       none, std::this_thread::get_id(), std::memory_order_acq_rel);
+  if (owns_) {
+    MutexLock lock(&driver->thread_mu_);
+    driver->has_thread_ = true;
+    driver->thread_ = pthread_self();
+  }
 }
 
 Driver::Enter::~Enter() {
   if (owns_) {
     driver_->ServeRequests();
+    {
+      // Waits for a stall detector that is signalling this thread.
+      MutexLock lock(&driver_->thread_mu_);
+      driver_->has_thread_ = false;
+    }
     driver_->owner_.store(std::thread::id(), std::memory_order_release);
   }
   current_ = previous_;
@@ -154,14 +164,21 @@ void Driver::Turn(bool may_block) {
   } else {
     // A blocking wait: timed (with the cheap clock, worker_counters.h),
     // unlike the non-blocking looks a busy driver makes.
+    // In a local, so that it stays in a register across the wait instead
+    // of being reloaded from the driver for each store below.
+    metrics::WorkerCounters* const counters = counters_;
     const uint64_t parked_at = metrics::Ticks();
+    // For the stall detector: idle, not stuck (two plain stores per
+    // blocking wait, none per poll).
+    counters->parked.store(true, std::memory_order_relaxed);
     if (TimePaused()) {
       WaitWhilePaused(next);
     } else {
       backend_->Wait(timeout_ns);
     }
-    counters_->parks.Add();
-    counters_->parked_ticks.Add(metrics::Ticks() - parked_at);
+    counters->parked.store(false, std::memory_order_relaxed);
+    counters->parks.Add();
+    counters->parked_ticks.Add(metrics::Ticks() - parked_at);
   }
   if (timeout_ns != 0 && !timers_.empty()) timers_.Advance(Now());
   // Last, so that a caller looping on a condition (BlockOn, Run) sees the

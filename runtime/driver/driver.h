@@ -19,9 +19,12 @@
 // that moved to another worker still cancels its operations and timers on
 // the driver where they were started.
 //
-// Thread-hostile, except Current, RunOnDriverThread, and the backend's Wake.
+// Thread-hostile, except Current, RunOnDriverThread, WithRunningThread, and
+// the backend's Wake.
 #ifndef POLYIO_RUNTIME_DRIVER_DRIVER_H_
 #define POLYIO_RUNTIME_DRIVER_DRIVER_H_
+
+#include <pthread.h>
 
 #include <atomic>
 #include <memory>
@@ -29,8 +32,10 @@
 #include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "backends/selected.h"
+#include "platform/mutex.h"
 #include "runtime/driver/driver_anchor.h"
 #include "runtime/scheduler/local_scheduler.h"
 #include "runtime/scheduler/remote_queue.h"
@@ -99,6 +104,21 @@ class Driver {
   // (Asio's dispatch). RunOnDriverThread is the waiting form.
   void Dispatch(Runnable* r);
 
+  // The thread that runs the driver now (its owner), for the stall
+  // detector (runtime/diagnostics/stall_detector.h), which signals it: calls
+  // `fn(thread)` while that thread cannot leave the driver (the end of its
+  // Enter scope waits for fn to return) and returns true; returns false,
+  // without calling fn, when no thread runs the driver (a current-thread
+  // runtime between two BlockOn calls). Any thread; fn must be short and
+  // must not use the driver.
+  template <class Fn>
+  bool WithRunningThread(Fn&& fn) {
+    MutexLock lock(&thread_mu_);
+    if (!has_thread_) return false;
+    fn(thread_);
+    return true;
+  }
+
   // Owner thread: runs the requests other threads sent; returns how many.
   int ServeRequests();
 
@@ -147,6 +167,11 @@ class Driver {
   TaskScheduler* scheduler_;
   RemoteQueue requests_;
   std::atomic<std::thread::id> owner_{};
+  // The owner's pthread, for WithRunningThread: set and cleared by the
+  // outermost Enter scope (once per BlockOn or worker, not per turn).
+  Mutex thread_mu_;
+  bool has_thread_ ABSL_GUARDED_BY(thread_mu_) = false;
+  pthread_t thread_ ABSL_GUARDED_BY(thread_mu_){};
   DriverAnchor* anchor_;  // one reference; orphaned by the destructor
 };
 

@@ -18,6 +18,9 @@
 //
 // `running` is the task being polled on this thread (null between polls),
 // stored by TaskHeader::Run: the task dump and the stall detector read it.
+// `parked` says the thread sleeps in the backend: a stall detector
+// (runtime/diagnostics/stall_detector.h) then knows that counts which do
+// not move mean an idle driver, not a stuck one.
 //
 // Thread-safety: Counter::Add on the owner thread only; everything else
 // from any thread.
@@ -83,6 +86,10 @@ struct WorkerCounters {
   uint64_t created_ticks = 0;  // Ticks(), at the same moment
   // The task being polled on this thread, or null (a TaskHeader*).
   std::atomic<void*> running{nullptr};
+  // True while the thread sleeps in the backend's blocking wait (set and
+  // cleared around it by Driver::Turn: per blocking wait, never per poll).
+  // The stall detector takes a driver that is parked for an idle one.
+  std::atomic<bool> parked{false};
 };
 
 // A cheap clock for the time parked: the TSC where there is one (one
