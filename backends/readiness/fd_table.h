@@ -20,10 +20,12 @@ class FdTable {
 
   // The state of `fd`, created (value-initialized) on first use. fd >= 0.
   T& At(int fd) {
-    size_t chunk = static_cast<size_t>(fd) / kChunk;
-    if (chunk >= chunks_.size()) chunks_.resize(chunk + 1);
-    if (!chunks_[chunk]) chunks_[chunk] = std::make_unique<T[]>(kChunk);
-    return chunks_[chunk][static_cast<size_t>(fd) % kChunk];
+    const size_t chunk = static_cast<size_t>(fd) / kChunk;
+    // Every operation looks its fd up: the created case is the short one.
+    if (chunk < chunks_.size() && chunks_[chunk]) [[likely]] {
+      return chunks_[chunk][static_cast<size_t>(fd) % kChunk];
+    }
+    return Create(fd);
   }
 
   // The state of `fd` if it was ever created, else null.
@@ -45,6 +47,13 @@ class FdTable {
   }
 
  private:
+  [[gnu::noinline]] T& Create(int fd) {
+    const size_t chunk = static_cast<size_t>(fd) / kChunk;
+    if (chunk >= chunks_.size()) chunks_.resize(chunk + 1);
+    if (!chunks_[chunk]) chunks_[chunk] = std::make_unique<T[]>(kChunk);
+    return chunks_[chunk][static_cast<size_t>(fd) % kChunk];
+  }
+
   std::vector<std::unique_ptr<T[]>> chunks_;
 };
 

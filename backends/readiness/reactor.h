@@ -88,16 +88,17 @@ class ReadinessReactor {
       return true;
     }
     FdState& fd = table_.At(op->fd);
-    if (!Exhausted(fd, *op)) {
+    // Looked up once: the kind's direction is a switch.
+    bool* const exhausted = ExhaustedFlag(fd, *op);
+    if (exhausted == nullptr || !*exhausted) {
       int32_t res = TryOp(op);
+      Note(fd, exhausted, *op, res);
       if (res != -EAGAIN) {
-        Note(fd, *op, res);
         op->res = res;
         return true;
       }
-      Note(fd, *op, res);
     }
-    Park(op);
+    Park(op, fd);
     return false;
   }
 
@@ -204,15 +205,9 @@ class ReadinessReactor {
     }
   }
 
-  static bool Exhausted(FdState& fd, const Operation& op) {
-    bool* flag = ExhaustedFlag(fd, op);
-    return flag != nullptr && *flag;
-  }
-
   // What one attempt says about the fd's readiness; true when it found the
-  // direction exhausted.
-  static bool Note(FdState& fd, const Operation& op, int32_t res) {
-    bool* flag = ExhaustedFlag(fd, op);
+  // direction exhausted. `flag` is ExhaustedFlag(fd, op).
+  static bool Note(FdState& fd, bool* flag, const Operation& op, int32_t res) {
     if (flag == nullptr) return res == -EAGAIN;
     bool short_transfer = op.byte_stream && res > 0 &&
                           static_cast<size_t>(res) < op.len &&
@@ -253,9 +248,8 @@ class ReadinessReactor {
     return fd.either;
   }
 
-  void Park(Operation* op) {
+  void Park(Operation* op, FdState& fd) {
     ++in_flight_;
-    FdState& fd = table_.At(op->fd);
     ListOf(fd, op).PushBack(op);
     op->backend_state |= kParked;
     if (int err = UpdateInterest(op->fd, fd); err != 0) {
@@ -384,7 +378,7 @@ class ReadinessReactor {
   void Retry(FdState& fd, OpList& list) {
     while (Operation* op = list.front()) {
       int32_t res = TryOp(op);
-      bool exhausted = Note(fd, *op, res);
+      bool exhausted = Note(fd, ExhaustedFlag(fd, *op), *op, res);
       if (res == -EAGAIN) return;
       list.Unlink(op);
       Deliver(op, res);

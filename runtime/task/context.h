@@ -53,10 +53,14 @@ class Context {
   void set_task(void* task) { task_ = task; }
 
   bool cancelled() const {
-    if (scope_cancelled_ != nullptr && *scope_cancelled_) return true;
-    if (parent_ != nullptr) return parent_->cancelled();
-    return task_cancelled_ != nullptr &&
-           task_cancelled_->load(std::memory_order_acquire);
+    // A task's own context first: asked a few times per message, and only
+    // scopes (a select arm, a timeout) have a parent and a flag of their own.
+    if (parent_ == nullptr) [[likely]] {
+      return task_cancelled_ != nullptr &&
+             task_cancelled_->load(std::memory_order_acquire);
+    }
+    return (scope_cancelled_ != nullptr && *scope_cancelled_) ||
+           parent_->cancelled();
   }
 
   // Takes one unit of budget. False when the task has used its share: the
