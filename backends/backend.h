@@ -72,6 +72,12 @@
 //       pool (runtime/blocking), because a readiness mechanism cannot tell
 //       when a disk read would block, and a blocking read inside Wait's
 //       thread would stall every task of the driver.
+//       A backend whose answer is true also takes the path kinds
+//       (operation.h: kOpenAt, kStatx, kRenameAt, kUnlinkAt, kMkdirAt),
+//       for the same reason: the kernel runs them where they may block.
+//       It completes a kind the kernel lacks inline with -EOPNOTSUPP, and
+//       runtime/fs then uses the blocking pool. Backends whose answer is
+//       false complete every path kind inline with -EOPNOTSUPP.
 //
 // Optional capabilities, as static constexpr members (absent means false;
 // ask through BackendHasNativeSignals / BackendHasNativeProcExit below, so

@@ -790,6 +790,21 @@ TEST_F(BackendContractTest, FileOperationsAreRefusedWhereNotNative) {
     EXPECT_TRUE(Start(op)) << static_cast<int>(kind);
     EXPECT_EQ(op.res, -EOPNOTSUPP) << static_cast<int>(kind);
   }
+  // Path operations too, relative to the working directory (AT_FDCWD, a
+  // negative fd) or to an fd; the path is never looked at.
+  PathArgs args;
+  args.path = "/polyio/never/looked/at";
+  for (OpKind kind : {OpKind::kOpenAt, OpKind::kStatx, OpKind::kRenameAt,
+                      OpKind::kUnlinkAt, OpKind::kMkdirAt}) {
+    for (int dir : {AT_FDCWD, fd}) {
+      CountedOp op;
+      op.kind = kind;
+      op.fd = dir;
+      op.buf = &args;
+      EXPECT_TRUE(Start(op)) << static_cast<int>(kind);
+      EXPECT_EQ(op.res, -EOPNOTSUPP) << static_cast<int>(kind) << " " << dir;
+    }
+  }
 }
 
 }  // namespace

@@ -25,6 +25,9 @@
 
 #include "platform/intrusive_list.h"
 
+// statx(2)'s result (<sys/stat.h> on Linux); only named here.
+struct statx;
+
 namespace polyio {
 
 enum class OpKind : uint8_t {
@@ -48,6 +51,34 @@ enum class OpKind : uint8_t {
               // the number of deliveries recorded (>= 1)
   kProcExit,  // wait until child process `fd` (a pid) exits; res is 0. It
               // does not reap: the caller still waits for the child
+  // Path operations: taken by backends whose NativeFileIo() is true
+  // (backend.h), which complete a kind the kernel lacks inline with
+  // -EOPNOTSUPP; the others refuse them all so. `fd` is the directory a
+  // relative path starts from (AT_FDCWD, which is negative, or an open
+  // directory), or for kStatx with AT_EMPTY_PATH the file itself; `buf`
+  // points to the PathArgs below. res is 0 or -errno, except for kOpenAt.
+  kOpenAt,    // openat(fd, path, flags, mode); res is the new fd
+  kStatx,     // statx(fd, path, flags, mask, statx_buf)
+  kRenameAt,  // renameat2(fd, path, fd, new_path, flags)
+  kUnlinkAt,  // unlinkat(fd, path, flags); AT_REMOVEDIR: rmdir
+  kMkdirAt,   // mkdirat(fd, path, mode)
+};
+
+// Whether `kind` is one of the path operations above.
+constexpr bool IsPathKind(OpKind kind) {
+  return kind >= OpKind::kOpenAt && kind <= OpKind::kMkdirAt;
+}
+
+// The arguments of a path operation, which Operation::buf points to. The
+// strings and the statx buffer belong to the backend and the kernel while
+// the operation is in flight, as a buffer does (they live in the future).
+struct PathArgs {
+  const char* path = nullptr;
+  const char* new_path = nullptr;  // kRenameAt
+  int flags = 0;      // O_* (open), AT_* (statx, unlink), RENAME_* (rename)
+  uint32_t mode = 0;  // kOpenAt with O_CREAT, kMkdirAt
+  uint32_t mask = 0;  // kStatx: STATX_* fields wanted
+  struct statx* statx_buf = nullptr;  // kStatx: the result
 };
 
 // Readiness bits for kPollFd, the same values as poll(2)'s.
@@ -63,7 +94,8 @@ struct Operation {
   int fd = -1;
 
   // Arguments; which ones matter depends on `kind`.
-  void* buf = nullptr;               // read, write, recv, send, pread, pwrite
+  void* buf = nullptr;               // read, write, recv, send, pread, pwrite;
+                                     // path kinds: a PathArgs*
   size_t len = 0;                    // same
   uint64_t offset = 0;               // pread, pwrite
   int flags = 0;                     // recv, send, recvmsg, sendmsg

@@ -1,5 +1,6 @@
 #include "backends/io_uring/io_uring_backend.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -66,15 +67,50 @@ IoUringBackend::~IoUringBackend() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
-bool IoUringBackend::Submit(Operation* op) {
-  if (op->fd < 0) {
-    op->res = -EBADF;
+bool IoUringBackend::SubmitSpecial(Operation* op) {
+  // Kinds of backends with native signals and process exits (operation.h),
+  // which the runtime never sends here, and path operations the kernel
+  // lacks. A path kind's fd may be AT_FDCWD, which is negative.
+  if (!IsPathKind(op->kind)) {
+    op->res = op->fd < 0 ? -EBADF : -EOPNOTSUPP;
     return true;
   }
-  // Kinds of backends with native signals and process exits (operation.h);
-  // the runtime never sends them here.
-  if (op->kind >= OpKind::kSignal) [[unlikely]] {
+  if (!PathKindSupported(op->kind)) {
     op->res = -EOPNOTSUPP;
+    return true;
+  }
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) {
+    op->res = -EBUSY;
+    return true;
+  }
+  op->backend_state = kInFlight;
+  ++in_flight_;
+  Track(op);
+  Prepare(sqe, op);
+  return false;
+}
+
+bool IoUringBackend::PathKindSupported(OpKind kind) const {
+  switch (kind) {
+    case OpKind::kOpenAt:
+      return features_.openat;
+    case OpKind::kStatx:
+      return features_.statx;
+    case OpKind::kRenameAt:
+      return features_.renameat;
+    case OpKind::kUnlinkAt:
+      return features_.unlinkat;
+    case OpKind::kMkdirAt:
+      return features_.mkdirat;
+    default:
+      return false;
+  }
+}
+
+bool IoUringBackend::SubmitOp(Operation* op) {
+  if (op->fd < 0) {
+    op->res = -EBADF;
     return true;
   }
   if (op->kind == OpKind::kClose) {
@@ -142,8 +178,43 @@ void IoUringBackend::Prepare(io_uring_sqe* sqe, Operation* op) {
     case OpKind::kSignal:
     case OpKind::kProcExit:
       break;  // refused by Submit
+    case OpKind::kOpenAt:
+    case OpKind::kStatx:
+    case OpKind::kRenameAt:
+    case OpKind::kUnlinkAt:
+    case OpKind::kMkdirAt:
+      PreparePath(sqe, op);
+      break;
   }
   io_uring_sqe_set_data(sqe, op);
+}
+
+void IoUringBackend::PreparePath(io_uring_sqe* sqe, Operation* op) {
+  const auto* args = static_cast<const PathArgs*>(op->buf);
+  const int dir = op->fd;
+  switch (op->kind) {
+    case OpKind::kOpenAt:
+      io_uring_prep_openat(sqe, dir, args->path, args->flags, args->mode);
+      // See the header: from io-wq, an open waits as open(2) does.
+      if (!(args->flags & O_NONBLOCK)) sqe->flags |= IOSQE_ASYNC;
+      break;
+    case OpKind::kStatx:
+      io_uring_prep_statx(sqe, dir, args->path, args->flags, args->mask,
+                          args->statx_buf);
+      break;
+    case OpKind::kRenameAt:
+      io_uring_prep_renameat(sqe, dir, args->path, dir, args->new_path,
+                             static_cast<unsigned>(args->flags));
+      break;
+    case OpKind::kUnlinkAt:
+      io_uring_prep_unlinkat(sqe, dir, args->path, args->flags);
+      break;
+    case OpKind::kMkdirAt:
+      io_uring_prep_mkdirat(sqe, dir, args->path, args->mode);
+      break;
+    default:
+      break;
+  }
 }
 
 io_uring_sqe* IoUringBackend::GetSqe() {
@@ -201,7 +272,7 @@ void IoUringBackend::StashCompletions() {
 
 void IoUringBackend::DeliverStashed() {
   OpList batch;
-  by_fd_.ForEach([&batch](int, OpList& list) {
+  auto take_stashed = [&batch](int, OpList& list) {
     for (Operation* op = list.front(); op != nullptr;) {
       Operation* next = OpList::next(op);
       if (op->backend_state & kStashed) {
@@ -211,19 +282,21 @@ void IoUringBackend::DeliverStashed() {
       }
       op = next;
     }
-  });
+  };
+  by_fd_.ForEach(take_stashed);
+  take_stashed(-1, path_ops_);
   stashed_ = 0;
   while (Operation* op = batch.PopFront()) OnResult(op, op->res);
 }
 
 void IoUringBackend::Track(Operation* op) {
-  by_fd_.At(op->fd).PushBack(op);
+  TrackedOn(op).PushBack(op);
   op->backend_state |= kTracked;
 }
 
 void IoUringBackend::Untrack(Operation* op) {
   if (!(op->backend_state & kTracked)) return;
-  by_fd_.At(op->fd).Unlink(op);
+  TrackedOn(op).Unlink(op);
   op->backend_state &= ~kTracked;
 }
 
@@ -268,11 +341,13 @@ void IoUringBackend::Forget(int fd) {
 void IoUringBackend::CancelAll() {
   // By user_data, not by fd: an fd closed without Forget (a caller's bug)
   // must not leave an operation that shutdown then waits for forever.
-  by_fd_.ForEach([this](int, OpList& list) {
+  auto cancel = [this](int, OpList& list) {
     for (Operation* op = list.front(); op != nullptr; op = OpList::next(op)) {
       if (!(op->backend_state & kCancelRequested)) QueueCancel(op);
     }
-  });
+  };
+  by_fd_.ForEach(cancel);
+  cancel(-1, path_ops_);
 }
 
 void IoUringBackend::Wake() {
@@ -323,7 +398,21 @@ void IoUringBackend::OnResult(Operation* op, int32_t res) {
   const uint32_t st = op->backend_state;
   op->backend_state &= ~kStashed;
   const bool cancelled = st & kCancelRequested;
-  if (st & kPollPhase) {
+  if (IsPathKind(op->kind)) [[unlikely]] {
+    // Interrupted in io-wq: by our cancel (a FIFO's open waiting for its
+    // other end), or by anything else, which is no answer: issue it again.
+    // -ERESTARTSYS and its kin (512..516) are the kernel's own names for
+    // an interrupted call, which io_uring hands back as they are.
+    if (res == -EINTR || (res <= -512 && res >= -516)) {
+      if (cancelled) {
+        res = -ECANCELED;
+      } else if (Requeue(op)) {
+        return;
+      } else {
+        res = -EBUSY;
+      }
+    }
+  } else if (st & kPollPhase) {
     // The readiness wait after an -EAGAIN ended: issue the operation again,
     // unless it was cancelled or the poll itself failed.
     op->backend_state &= ~kPollPhase;

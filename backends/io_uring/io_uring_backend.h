@@ -28,6 +28,16 @@
 //   for O_NONBLOCK files; the operation then waits for readiness with
 //   IORING_OP_POLL_ADD (same user_data) and is issued again.
 // - Wake() writes an eventfd that the ring always has a POLL_ADD on.
+// - Path operations (operation.h's path kinds: OPENAT, STATX, RENAMEAT,
+//   UNLINKAT, MKDIRAT) are SQEs like the rest where the probe found the
+//   opcode, else finish inline with -EOPNOTSUPP. They name no fd to
+//   Forget, so they are tracked on a list of their own (CancelAll finds
+//   them there). An open without O_NONBLOCK is issued with IOSQE_ASYNC:
+//   the kernel's inline attempt opens with O_NONBLOCK, under which a FIFO
+//   opens for reading without a writer and fails with ENXIO for writing
+//   without a reader, where open(2) waits; from io-wq it waits as open(2)
+//   does, and a cancel interrupts it (its -ERESTARTSYS becomes
+//   -ECANCELED, or without a cancel is issued again, as -EINTR is).
 //
 // Availability: Create fails with an Unavailable status that says why and
 // what to do when io_uring cannot be used (no kernel support, a seccomp
@@ -69,7 +79,13 @@ class IoUringBackend {
   IoUringBackend(const IoUringBackend&) = delete;
   IoUringBackend& operator=(const IoUringBackend&) = delete;
 
-  bool Submit(Operation* op);
+  bool Submit(Operation* op) {
+    // The kinds after kFsync: path operations, and the native events of
+    // other backends. One compare on the common path.
+    if (op->kind >= OpKind::kSignal) [[unlikely]]
+      return SubmitSpecial(op);
+    return SubmitOp(op);
+  }
   void Cancel(Operation* op);
   void Forget(int fd);
   int Wait(int64_t timeout_ns);
@@ -103,7 +119,15 @@ class IoUringBackend {
   void StashCompletions();
   void DeliverStashed();
 
+  bool SubmitOp(Operation* op);
+  bool SubmitSpecial(Operation* op);
+  bool PathKindSupported(OpKind kind) const;
   void Prepare(io_uring_sqe* sqe, Operation* op);
+  static void PreparePath(io_uring_sqe* sqe, Operation* op);
+  // Where an operation in flight is tracked: its fd's list, or path_ops_.
+  OpList& TrackedOn(Operation* op) {
+    return IsPathKind(op->kind) ? path_ops_ : by_fd_.At(op->fd);
+  }
   bool Requeue(Operation* op);
   bool WaitForReadiness(Operation* op);
   void QueueCancel(Operation* op);
@@ -130,6 +154,8 @@ class IoUringBackend {
   // Every operation in flight, per fd, so that Forget can find them where
   // the kernel cannot cancel by fd, and CancelAll everywhere.
   FdTable<OpList> by_fd_;
+  // Path operations in flight (they have no fd of their own to list by).
+  OpList path_ops_;
   // Operations whose result was taken off the CQ outside Wait.
   size_t stashed_ = 0;
   size_t in_flight_ = 0;

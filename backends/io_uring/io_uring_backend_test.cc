@@ -2,11 +2,14 @@
 // backends/backend_contract_test.cc checks on every backend: every Submit
 // leaves the operation in flight, the features the kernel offered, a
 // 4-entry ring under thousands of operations, SQPOLL, the optional setup
-// flags, and the way Create refuses. (seccomp_test.cc and
+// flags, the way Create refuses, and the path operations (SQEs, a FIFO
+// open cancelled in io-wq, the opcodes switched off). (seccomp_test.cc and
 // cancel_stress_test.cc are io_uring's too.)
 #include "backends/io_uring/io_uring_backend.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -152,6 +155,138 @@ TEST(IoUringBackend, ForcedUnavailableSaysWhyAndWhatToDo) {
   std::string message(b.status().message());
   EXPECT_NE(message.find("io_uring unavailable: "), std::string::npos);
   EXPECT_NE(message.find("--config=epoll or --config=auto"), std::string::npos);
+}
+
+// The path operations are SQEs where the probe found them (every kernel
+// this test runs on has them: 5.15+), each with the result the system
+// call gives.
+TEST(IoUringBackend, PathOperationsRunAsSqes) {
+  POLYIO_MAKE_BACKEND_OR_SKIP(b, BackendOptions{});
+  const auto& f = b.features();
+  if (!(f.openat && f.statx && f.renameat && f.unlinkat && f.mkdirat)) {
+    GTEST_SKIP() << "kernel lacks a path opcode: " << f.ToString();
+  }
+  char tmpl[] = "/tmp/polyio_uring_path_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string sub = dir + "/d", moved = dir + "/e", file = dir + "/f";
+  auto run = [&b](OpKind kind, int at, PathArgs& args) {
+    CountedOp op;
+    op.kind = kind;
+    op.fd = at;
+    op.buf = &args;
+    EXPECT_FALSE(b.Submit(&op)) << static_cast<int>(kind);
+    EXPECT_TRUE(WaitUntil(b, [&] { return op.completions() > 0; }));
+    EXPECT_EQ(op.completions(), 1);
+    return op.res;
+  };
+  PathArgs mkdir_args;
+  mkdir_args.path = sub.c_str();
+  mkdir_args.mode = 0750;
+  EXPECT_EQ(run(OpKind::kMkdirAt, AT_FDCWD, mkdir_args), 0);
+  EXPECT_EQ(run(OpKind::kMkdirAt, AT_FDCWD, mkdir_args), -EEXIST);
+  struct statx stx {};
+  PathArgs stat_args;
+  stat_args.path = sub.c_str();
+  stat_args.mask = STATX_BASIC_STATS;
+  stat_args.statx_buf = &stx;
+  EXPECT_EQ(run(OpKind::kStatx, AT_FDCWD, stat_args), 0);
+  EXPECT_TRUE(S_ISDIR(stx.stx_mode));
+  PathArgs rename_args;
+  rename_args.path = sub.c_str();
+  rename_args.new_path = moved.c_str();
+  EXPECT_EQ(run(OpKind::kRenameAt, AT_FDCWD, rename_args), 0);
+  EXPECT_EQ(run(OpKind::kStatx, AT_FDCWD, stat_args), -ENOENT);
+  PathArgs open_args;
+  open_args.path = file.c_str();
+  open_args.flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+  open_args.mode = 0600;
+  int fd = run(OpKind::kOpenAt, AT_FDCWD, open_args);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "abc", 3), 3);
+  // statx of the open file itself: "" with AT_EMPTY_PATH.
+  PathArgs fstat_args;
+  fstat_args.path = "";
+  fstat_args.flags = AT_EMPTY_PATH;
+  fstat_args.mask = STATX_BASIC_STATS;
+  fstat_args.statx_buf = &stx;
+  EXPECT_EQ(run(OpKind::kStatx, fd, fstat_args), 0);
+  EXPECT_EQ(stx.stx_size, 3u);
+  close(fd);
+  PathArgs unlink_args;
+  unlink_args.path = file.c_str();
+  EXPECT_EQ(run(OpKind::kUnlinkAt, AT_FDCWD, unlink_args), 0);
+  PathArgs rmdir_args;
+  rmdir_args.path = moved.c_str();
+  rmdir_args.flags = AT_REMOVEDIR;
+  EXPECT_EQ(run(OpKind::kUnlinkAt, AT_FDCWD, rmdir_args), 0);
+  EXPECT_EQ(b.InFlight(), 0u);
+  EXPECT_EQ(rmdir(dir.c_str()), 0);
+}
+
+// An open of a FIFO waits for the other end as open(2) does (io-wq, not
+// the inline attempt that would open it at once), and Cancel and
+// CancelAll end the wait with -ECANCELED: path operations are tracked
+// although they have no fd.
+TEST(IoUringBackend, AnOpenWaitingForAFifoIsCancelled) {
+  POLYIO_MAKE_BACKEND_OR_SKIP(b, BackendOptions{});
+  if (!b.features().openat) GTEST_SKIP() << "no IORING_OP_OPENAT";
+  char tmpl[] = "/tmp/polyio_uring_fifo_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string fifo = std::string(tmpl) + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  PathArgs args;
+  args.path = fifo.c_str();
+  args.flags = O_RDONLY | O_CLOEXEC;
+  CountedOp one, two;
+  for (CountedOp* op : {&one, &two}) {
+    op->kind = OpKind::kOpenAt;
+    op->fd = AT_FDCWD;
+    op->buf = &args;
+    ASSERT_FALSE(b.Submit(op));
+  }
+  for (int i = 0; i < 5; ++i) b.Wait(10'000'000);
+  EXPECT_EQ(one.completions() + two.completions(), 0)
+      << "a FIFO opened for reading without a writer: " << one.res;
+  b.Cancel(&one);
+  ASSERT_TRUE(WaitUntil(b, [&] { return one.completions() > 0; }));
+  EXPECT_EQ(one.res, -ECANCELED);
+  EXPECT_EQ(two.completions(), 0);
+  b.CancelAll();
+  ASSERT_TRUE(WaitUntil(b, [&] { return two.completions() > 0; }));
+  EXPECT_EQ(two.res, -ECANCELED);
+  EXPECT_EQ(b.InFlight(), 0u);
+  unlink(fifo.c_str());
+  rmdir(tmpl);
+}
+
+// POLYIO_IO_URING_NO_PATH_OPS=1 acts as a kernel without the opcodes:
+// each path kind finishes inline with -EOPNOTSUPP, without an SQE.
+TEST(IoUringBackend, WithoutThePathOpcodesPathKindsAreRefusedInline) {
+  setenv("POLYIO_IO_URING_NO_PATH_OPS", "1", 1);
+  absl::StatusOr<std::unique_ptr<IoUringBackend>> made =
+      IoUringBackend::Create(BackendOptions{});
+  unsetenv("POLYIO_IO_URING_NO_PATH_OPS");
+  if (!made.ok()) {
+    if (IoUringRequired()) FAIL() << made.status();
+    GTEST_SKIP() << made.status();
+  }
+  IoUringBackend& b = **made;
+  EXPECT_FALSE(b.features().openat || b.features().statx ||
+               b.features().renameat || b.features().unlinkat ||
+               b.features().mkdirat);
+  PathArgs args;
+  args.path = "/";
+  for (OpKind kind : {OpKind::kOpenAt, OpKind::kStatx, OpKind::kRenameAt,
+                      OpKind::kUnlinkAt, OpKind::kMkdirAt}) {
+    CountedOp op;
+    op.kind = kind;
+    op.fd = AT_FDCWD;
+    op.buf = &args;
+    EXPECT_TRUE(b.Submit(&op)) << static_cast<int>(kind);
+    EXPECT_EQ(op.res, -EOPNOTSUPP) << static_cast<int>(kind);
+  }
+  EXPECT_EQ(b.InFlight(), 0u);
 }
 
 }  // namespace

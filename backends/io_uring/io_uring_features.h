@@ -29,6 +29,14 @@ struct IoUringFeatures {
   bool cancel_fd = false;  // IORING_ASYNC_CANCEL_FD|ALL (5.19): Forget = 1 SQE
   bool ext_arg = false;    // IORING_FEAT_EXT_ARG: timed wait in one syscall
   bool fast_poll = false;  // IORING_FEAT_FAST_POLL: no io-wq for sockets
+  // Path operations (operation.h's path kinds); a kind without its opcode
+  // completes inline with -EOPNOTSUPP and runtime/fs uses the blocking
+  // pool. POLYIO_IO_URING_NO_PATH_OPS=1 (a test switch) clears them all.
+  bool openat = false;    // IORING_OP_OPENAT (5.6)
+  bool statx = false;     // IORING_OP_STATX (5.6)
+  bool renameat = false;  // IORING_OP_RENAMEAT (5.11)
+  bool unlinkat = false;  // IORING_OP_UNLINKAT (5.11)
+  bool mkdirat = false;   // IORING_OP_MKDIRAT (5.15)
 
   // Probed only (the kernel has them; the data path does not use them yet).
   bool multishot_accept = false;      // 5.19 (IORING_OP_SOCKET as witness)

@@ -21,9 +21,13 @@ constexpr uint32_t kMaxEntries = 32768;
 // user_data of the trial cancel in ProbeCancelFd; never an Operation address.
 constexpr uint64_t kProbeTag = 3;
 
-bool ForcedUnavailable() {
-  const char* v = std::getenv("POLYIO_IO_URING_FORCE_UNAVAILABLE");
+bool EnvSwitch(const char* name) {
+  const char* v = std::getenv(name);
   return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+bool ForcedUnavailable() {
+  return EnvSwitch("POLYIO_IO_URING_FORCE_UNAVAILABLE");
 }
 
 // -1 when the sysctl does not exist (kernels before 6.6).
@@ -205,6 +209,14 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
         io_uring_opcode_supported(probe, IORING_OP_SOCKET);
     features->multishot_recv =
         io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+    // Test switch: the path operations as on a kernel without them.
+    if (!EnvSwitch("POLYIO_IO_URING_NO_PATH_OPS")) {
+      features->openat = io_uring_opcode_supported(probe, IORING_OP_OPENAT);
+      features->statx = io_uring_opcode_supported(probe, IORING_OP_STATX);
+      features->renameat = io_uring_opcode_supported(probe, IORING_OP_RENAMEAT);
+      features->unlinkat = io_uring_opcode_supported(probe, IORING_OP_UNLINKAT);
+      features->mkdirat = io_uring_opcode_supported(probe, IORING_OP_MKDIRAT);
+    }
     io_uring_free_probe(probe);
   }
   if (!refused.ok()) {
@@ -239,6 +251,11 @@ std::string IoUringFeatures::ToString() const {
   flag(cancel_fd, "cancel_fd");
   flag(ext_arg, "ext_arg");
   flag(fast_poll, "fast_poll");
+  flag(openat, "openat");
+  flag(statx, "statx");
+  flag(renameat, "renameat");
+  flag(unlinkat, "unlinkat");
+  flag(mkdirat, "mkdirat");
   absl::StrAppend(&out, " | probed:");
   flag(multishot_accept, "multishot_accept");
   flag(multishot_recv, "multishot_recv");

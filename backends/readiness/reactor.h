@@ -84,7 +84,8 @@ class ReadinessReactor {
     }
     op->backend_state = 0;
     if (op->fd < 0) {
-      op->res = -EBADF;
+      // A path kind's fd may be AT_FDCWD; those are refused (TryOp).
+      op->res = IsPathKind(op->kind) ? -EOPNOTSUPP : -EBADF;
       return true;
     }
     FdState& fd = table_.At(op->fd);

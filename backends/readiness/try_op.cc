@@ -104,6 +104,14 @@ int32_t TryOtherOp(Operation* op) {
     case OpKind::kSignal:
     case OpKind::kProcExit:
       return -EOPNOTSUPP;
+    // Path operations: the runtime runs them on the blocking pool here
+    // (NativeFileIo() is false), for the reason file kinds are refused.
+    case OpKind::kOpenAt:
+    case OpKind::kStatx:
+    case OpKind::kRenameAt:
+    case OpKind::kUnlinkAt:
+    case OpKind::kMkdirAt:
+      return -EOPNOTSUPP;
   }
   return -EINVAL;
 }

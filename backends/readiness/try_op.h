@@ -4,8 +4,9 @@
 // returns what io_uring would put in `res` (bytes, a new fd, a readiness
 // mask, 0, or -errno) — or -EAGAIN when the fd is not ready yet, in which
 // case the caller parks `op` and calls TryOp again on readiness. The file
-// kinds (kPread, kPwrite, kFsync) are refused with -EOPNOTSUPP: readiness
-// backends do not take them (NativeFileIo() is false). Shared by epoll,
+// kinds (kPread, kPwrite, kFsync) and the path kinds (kOpenAt ...) are
+// refused with -EOPNOTSUPP: readiness backends do not take them
+// (NativeFileIo() is false). Shared by epoll,
 // poll and kqueue. Thread-compatible.
 #ifndef POLYIO_BACKENDS_READINESS_TRY_OP_H_
 #define POLYIO_BACKENDS_READINESS_TRY_OP_H_

@@ -1,5 +1,7 @@
 #include "runtime/diagnostics/task_dump.h"
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <string>
 
@@ -25,8 +27,12 @@ std::string TaskInfo::ToString() const {
     case WaitsOn::kUnknown:
       return line + "waiting";
     case WaitsOn::kIo:
-      return line + "waiting on I/O: " + std::string(OpKindName(op)) + " fd " +
-             std::to_string(fd);
+      line += "waiting on I/O: " + std::string(OpKindName(op));
+      // A path operation relative to the working directory has no fd.
+      if (!(IsPathKind(op) && fd == AT_FDCWD)) {
+        line += " fd " + std::to_string(fd);
+      }
+      return line;
     case WaitsOn::kTimer: {
       char text[64];
       std::snprintf(text, sizeof text, "waiting on a timer, due in %.3f s",

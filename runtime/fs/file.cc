@@ -7,29 +7,17 @@
 #endif
 
 #include <cerrno>
-#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "backends/selected.h"
 #include "runtime/blocking/blocking_pool.h"
 #include "runtime/driver/driver.h"
+#include "runtime/fs/path_op.h"
 
 namespace polyio {
 namespace {
 
-// A backend whose NativeFileIo() is a static constexpr function decides the
-// path at compile time; only `auto` asks its instance (one branch). A
-// template, so that the branch not taken is never instantiated.
-template <class B>
-bool UseNativeFileIo() {
-  if constexpr (std::is_same_v<decltype(&B::NativeFileIo), bool (*)()>) {
-    constexpr bool kNative = B::NativeFileIo();
-    return kNative;
-  } else {
-    Driver* driver = Driver::Current();
-    return driver != nullptr && driver->backend().NativeFileIo();
-  }
-}
+using internal::UseNativeFileIo;
 
 const char* NameOf(OpKind kind) {
   switch (kind) {
@@ -179,6 +167,16 @@ File& File::operator=(File&& other) noexcept {
 
 Task<absl::StatusOr<File>> File::Open(std::string path, int flags,
                                       mode_t mode) {
+  if (UseNativeFileIo<Backend>()) {
+    internal::PathOpFuture open(OpKind::kOpenAt, path);
+    open.set_flags(flags | O_CLOEXEC);
+    open.set_mode(mode);
+    int32_t fd = co_await open;
+    if (fd >= 0) co_return File(UniqueFd(fd), std::move(path));
+    if (!internal::PathOpFuture::Unsupported(fd)) {
+      co_return absl::ErrnoToStatus(-fd, absl::StrCat("open ", path));
+    }
+  }
   // Named, not a temporary inside the co_await: g++ 12 mishandles the
   // lifetime of temporaries with destructors in co_await expressions.
   BlockingFuture<absl::StatusOr<UniqueFd>> opening =
@@ -224,6 +222,22 @@ Task<absl::StatusOr<fs::Metadata>> File::Stat() const {
   if (file_ == nullptr) {
     co_return absl::FailedPreconditionError("fstat: the file is closed");
   }
+#if defined(__linux__)
+  if (UseNativeFileIo<Backend>()) {
+    // statx of "" with AT_EMPTY_PATH: the file itself. The copy of the fd's
+    // owner keeps the number from being closed and reused meanwhile.
+    std::shared_ptr<internal::FileFd> file = file_;
+    internal::PathOpFuture stat(OpKind::kStatx, "");
+    stat.set_dir(file->fd.get());
+    stat.set_flags(AT_EMPTY_PATH);
+    stat.set_statx_mask(STATX_BASIC_STATS);
+    int32_t res = co_await stat;
+    if (res == 0) co_return fs::MetadataFromStatx(stat.statx_result());
+    if (!internal::PathOpFuture::Unsupported(res)) {
+      co_return absl::ErrnoToStatus(-res, absl::StrCat("fstat ", file->path));
+    }
+  }
+#endif
   // The job shares the fd, so a Close meanwhile cannot reuse its number.
   BlockingFuture<absl::StatusOr<fs::Metadata>> job =
       SpawnBlocking([file = file_]() -> absl::StatusOr<fs::Metadata> {

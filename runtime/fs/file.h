@@ -15,8 +15,10 @@
 //   On Linux a read first tries preadv2(RWF_NOWAIT) inline: what is in the
 //   page cache is returned at once, without two thread hops; only a read
 //   that would wait for the disk goes to the pool.
-// Open, Stat (fstat) and SetLen (ftruncate) run on the blocking pool on
-// every backend (the backend contract has no such operations).
+// - Open and Stat: on io_uring an OPENAT / STATX SQE (runtime/fs/path_op.h;
+//   the blocking pool where the kernel lacks the opcode), elsewhere the
+//   blocking pool. SetLen (ftruncate) runs on the blocking pool everywhere
+//   (io_uring's FTRUNCATE needs Linux 6.9 and liburing 2.6).
 //
 // Results: ReadAt gives the bytes read, 0 at or past the end of the file;
 // WriteAt the bytes written (possibly fewer than asked: WriteAllAt loops).
@@ -127,8 +129,11 @@ class File {
   File& operator=(File&& other) noexcept;
   ~File() { Close().IgnoreError(); }
 
-  // open(path, flags | O_CLOEXEC, mode) on the blocking pool. A missing
-  // path is NotFound: "open /no/such: No such file or directory".
+  // open(path, flags | O_CLOEXEC, mode): an OPENAT SQE on io_uring, the
+  // blocking pool elsewhere. A missing path is NotFound: "open /no/such: No
+  // such file or directory". Dropped or cancelled in flight, an open that
+  // completed anyway has its fd closed (cancelled: returned as a File,
+  // which whoever drops the result closes); none leaks.
   static Task<absl::StatusOr<File>> Open(std::string path, int flags,
                                          mode_t mode = 0666);
 
@@ -147,8 +152,8 @@ class File {
   // fsync(2): data and metadata reach stable storage; reports write-back
   // errors of earlier writes.
   FileSyncFuture Sync() const { return FileSyncFuture(file_); }
-  // fstat(2) on the blocking pool (metadata.h): "fstat <path>: ..." on
-  // error. Cancel-safe.
+  // fstat(2): statx(AT_EMPTY_PATH) on io_uring, the blocking pool
+  // elsewhere (metadata.h): "fstat <path>: ..." on error. Cancel-safe.
   Task<absl::StatusOr<fs::Metadata>> Stat() const;
   // ftruncate(2) on the blocking pool: the file's size becomes `len`
   // ("ftruncate <path> to <len>: ..." on error). Not cancel-safe: a job a

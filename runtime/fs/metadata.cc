@@ -1,11 +1,19 @@
 #include "runtime/fs/metadata.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h>
+#endif
+
 #include <cerrno>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "backends/selected.h"
 #include "runtime/blocking/spawn_blocking.h"
+#include "runtime/fs/path_op.h"
 
 namespace polyio::fs {
 namespace {
@@ -14,8 +22,22 @@ absl::Time TimeOf(const struct timespec& ts) {
   return absl::TimeFromTimespec(ts);
 }
 
-// One stat or lstat on the blocking pool; `name` names it in errors.
-Task<absl::StatusOr<Metadata>> StatOnPool(std::string path, bool follow) {
+// One stat or lstat: a STATX SQE where the backend takes it (path_op.h),
+// else on the blocking pool; "stat <path>" or "lstat <path>" in errors.
+Task<absl::StatusOr<Metadata>> StatOf(std::string path, bool follow) {
+#if defined(__linux__)
+  if (internal::UseNativeFileIo<Backend>()) {
+    internal::PathOpFuture stat(OpKind::kStatx, path);
+    stat.set_flags(follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    stat.set_statx_mask(STATX_BASIC_STATS);
+    int32_t res = co_await stat;
+    if (res == 0) co_return MetadataFromStatx(stat.statx_result());
+    if (!internal::PathOpFuture::Unsupported(res)) {
+      co_return absl::ErrnoToStatus(
+          -res, absl::StrCat(follow ? "stat " : "lstat ", path));
+    }
+  }
+#endif
   // Named, not a temporary in the co_await (g++ 12, see file.cc).
   BlockingFuture<absl::StatusOr<Metadata>> job =
       SpawnBlocking([path, follow]() -> absl::StatusOr<Metadata> {
@@ -97,12 +119,34 @@ Metadata MetadataFromStat(const struct stat& st) {
   return m;
 }
 
+#if defined(__linux__)
+Metadata MetadataFromStatx(const struct statx& stx) {
+  auto time_of = [](const struct statx_timestamp& t) {
+    return absl::FromUnixSeconds(t.tv_sec) + absl::Nanoseconds(t.tv_nsec);
+  };
+  Metadata m;
+  m.type = FileTypeFromMode(stx.stx_mode);
+  m.size = stx.stx_size;
+  m.mode = stx.stx_mode & 07777;
+  m.nlink = stx.stx_nlink;
+  m.uid = stx.stx_uid;
+  m.gid = stx.stx_gid;
+  m.dev = static_cast<uint64_t>(makedev(stx.stx_dev_major, stx.stx_dev_minor));
+  m.ino = stx.stx_ino;
+  m.blocks = stx.stx_blocks;
+  m.atime = time_of(stx.stx_atime);
+  m.mtime = time_of(stx.stx_mtime);
+  m.ctime = time_of(stx.stx_ctime);
+  return m;
+}
+#endif
+
 Task<absl::StatusOr<Metadata>> Stat(std::string path) {
-  return StatOnPool(std::move(path), /*follow=*/true);
+  return StatOf(std::move(path), /*follow=*/true);
 }
 
 Task<absl::StatusOr<Metadata>> SymlinkStat(std::string path) {
-  return StatOnPool(std::move(path), /*follow=*/false);
+  return StatOf(std::move(path), /*follow=*/false);
 }
 
 }  // namespace polyio::fs

@@ -4,8 +4,10 @@
 //   absl::StatusOr<fs::Metadata> m = co_await fs::Stat("/etc/hosts");
 //   if (m.ok() && m->type == fs::FileType::kRegular) use(m->size);
 //
-// Where the work happens: stat(2) runs on the blocking pool
-// (BlockingPool::Current()) on every backend — one pool hop per call.
+// Where the work happens: on io_uring, one STATX SQE per call
+// (runtime/fs/path_op.h); elsewhere, and where the kernel lacks the
+// opcode, stat(2) on the blocking pool (BlockingPool::Current()) — one
+// pool hop per call.
 //
 // Errors name the operation and the path, with errno mapped by
 // absl::ErrnoToStatus: "stat /no/such: No such file or directory" is
@@ -14,7 +16,8 @@
 // Cancel-safety (docs/cancellation.md): cancel-safe — a stat changes
 // nothing. A cancelled call stops waiting at once (CancelledError, or
 // DeadlineExceeded under Timeout); a stat already on a pool thread finishes
-// there and its result is dropped.
+// there and its result is dropped, one in the kernel is cancelled (or its
+// result dropped if it won the race).
 //
 // Thread-safety: the functions may be called from any task on any thread;
 // Metadata is a plain value.
@@ -72,6 +75,10 @@ struct Metadata {
 
 // Converts what stat(2) filled in.
 Metadata MetadataFromStat(const struct stat& st);
+#if defined(__linux__)
+// The same from statx(2)'s STATX_BASIC_STATS.
+Metadata MetadataFromStatx(const struct statx& stx);
+#endif
 
 // stat(2): follows symbolic links.
 Task<absl::StatusOr<Metadata>> Stat(std::string path);

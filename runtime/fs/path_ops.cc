@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/selected.h"
 #include "runtime/blocking/spawn_blocking.h"
+#include "runtime/fs/path_op.h"
 
 namespace polyio::fs {
 namespace {
@@ -27,6 +29,37 @@ template <class F>
 Task<absl::Status> OnPool(F fn) {
   // Named, not a temporary in the co_await (g++ 12, see file.cc).
   BlockingFuture<absl::Status> job = SpawnBlocking(std::move(fn));
+  co_return co_await job;
+}
+
+// One path operation: `kind` on the backend where it takes it (path_op.h),
+// else `on_pool` (the same, retried through EINTR) on the blocking pool.
+// `what` names the call in errors, as the pool's do.
+struct PathCall {
+  PathCall(OpKind k, std::string p, std::string n = "")
+      : kind(k), path(std::move(p)), new_path(std::move(n)) {}
+  OpKind kind;
+  std::string path;
+  std::string new_path;  // kRenameAt
+  int flags = 0;
+  mode_t mode = 0;
+};
+
+template <class F>
+Task<absl::Status> NativeOrPool(PathCall call, std::string what, F on_pool) {
+  if (internal::UseNativeFileIo<Backend>()) {
+    internal::PathOpFuture op(call.kind, std::move(call.path));
+    op.set_new_path(std::move(call.new_path));
+    op.set_flags(call.flags);
+    op.set_mode(call.mode);
+    int32_t res = co_await op;
+    if (!internal::PathOpFuture::Unsupported(res)) {
+      if (res < 0) co_return absl::ErrnoToStatus(-res, what);
+      co_return absl::OkStatus();
+    }
+  }
+  // Named, not a temporary in the co_await (g++ 12, see file.cc).
+  BlockingFuture<absl::Status> job = SpawnBlocking(std::move(on_pool));
   co_return co_await job;
 }
 
@@ -116,24 +149,31 @@ absl::Status WriteWhole(const std::string& path, const std::string& data,
 }  // namespace
 
 Task<absl::Status> Rename(std::string from, std::string to) {
-  return OnPool([from = std::move(from), to = std::move(to)] {
-    return Retry([&] { return ::rename(from.c_str(), to.c_str()); },
-                 absl::StrCat("rename ", from, " to ", to));
-  });
+  std::string what = absl::StrCat("rename ", from, " to ", to);
+  PathCall call{OpKind::kRenameAt, from, to};
+  return NativeOrPool(
+      std::move(call), what,
+      [from = std::move(from), to = std::move(to), what] {
+        return Retry([&] { return ::rename(from.c_str(), to.c_str()); }, what);
+      });
 }
 
 Task<absl::Status> Unlink(std::string path) {
-  return OnPool([path = std::move(path)] {
-    return Retry([&] { return ::unlink(path.c_str()); },
-                 absl::StrCat("unlink ", path));
+  std::string what = absl::StrCat("unlink ", path);
+  PathCall call{OpKind::kUnlinkAt, path};
+  return NativeOrPool(std::move(call), what, [path = std::move(path), what] {
+    return Retry([&] { return ::unlink(path.c_str()); }, what);
   });
 }
 
 Task<absl::Status> Mkdir(std::string path, mode_t mode) {
-  return OnPool([path = std::move(path), mode] {
-    return Retry([&] { return ::mkdir(path.c_str(), mode); },
-                 absl::StrCat("mkdir ", path));
-  });
+  std::string what = absl::StrCat("mkdir ", path);
+  PathCall call{OpKind::kMkdirAt, path};
+  call.mode = mode;
+  return NativeOrPool(
+      std::move(call), what, [path = std::move(path), mode, what] {
+        return Retry([&] { return ::mkdir(path.c_str(), mode); }, what);
+      });
 }
 
 Task<absl::Status> CreateDirAll(std::string path, mode_t mode) {
@@ -142,9 +182,11 @@ Task<absl::Status> CreateDirAll(std::string path, mode_t mode) {
 }
 
 Task<absl::Status> Rmdir(std::string path) {
-  return OnPool([path = std::move(path)] {
-    return Retry([&] { return ::rmdir(path.c_str()); },
-                 absl::StrCat("rmdir ", path));
+  std::string what = absl::StrCat("rmdir ", path);
+  PathCall call{OpKind::kUnlinkAt, path};
+  call.flags = AT_REMOVEDIR;
+  return NativeOrPool(std::move(call), what, [path = std::move(path), what] {
+    return Retry([&] { return ::rmdir(path.c_str()); }, what);
   });
 }
 

@@ -6,10 +6,14 @@
 //   absl::StatusOr<std::string> text = co_await fs::ReadFile(dir + "/a/b/f");
 //   s = co_await fs::Rename(dir + "/a/b/f", dir + "/g");
 //
-// Where the work happens: each call is one job on the blocking pool
-// (BlockingPool::Current()) on every backend — ReadFile and WriteFile
-// included: open, the read or write loop and close run in that one job, so
-// a whole file costs two thread hops, not two per chunk.
+// Where the work happens: on io_uring, Rename, Unlink, Mkdir and Rmdir are
+// one RENAMEAT / UNLINKAT / MKDIRAT SQE each (runtime/fs/path_op.h), with
+// no thread hop of ours. Elsewhere, where the kernel lacks the opcode, and
+// for CreateDirAll, Truncate, ReadFile and WriteFile on every backend, each
+// call is one job on the blocking pool (BlockingPool::Current()) —
+// ReadFile and WriteFile included: open, the read or write loop and close
+// run in that one job, so a whole file costs two thread hops, not two per
+// chunk.
 //
 // Errors name the operation and the path(s), errno mapped by
 // absl::ErrnoToStatus: "unlink /tmp/x: No such file or directory" is
@@ -21,8 +25,9 @@
 // the sense of "nothing happened": a cancelled call stops waiting at once
 // (CancelledError, or DeadlineExceeded under Timeout), but a job a pool
 // thread had already taken runs to the end — the rename, unlink or write
-// may have happened. A job no thread had taken yet never runs. Stat the
-// path to learn which.
+// may have happened. A job no thread had taken yet never runs. On io_uring
+// the kernel's result wins a race with the cancel: a call that happened
+// reports its real result. Stat the path to learn which.
 //
 // Thread-safety: callable from any task on any thread; concurrent calls on
 // the same paths race as the system calls do.

@@ -41,6 +41,16 @@ std::string_view OpKindName(OpKind kind) {
       return "signal";
     case OpKind::kProcExit:
       return "proc_exit";
+    case OpKind::kOpenAt:
+      return "openat";
+    case OpKind::kStatx:
+      return "statx";
+    case OpKind::kRenameAt:
+      return "renameat";
+    case OpKind::kUnlinkAt:
+      return "unlinkat";
+    case OpKind::kMkdirAt:
+      return "mkdirat";
   }
   return "unknown";
 }
