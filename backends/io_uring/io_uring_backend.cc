@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "backends/io_uring/io_uring_setup.h"
+#include "backends/io_uring/waitid_sqe.h"
 #include "backends/readiness/try_op.h"
 
 namespace polyio {
@@ -71,11 +72,14 @@ bool IoUringBackend::Submit(Operation* op) {
     op->res = -EBADF;
     return true;
   }
-  // Kinds of backends with native signals and process exits (operation.h);
-  // the runtime never sends them here.
+  // Kinds of backends with native signals and process exits (operation.h):
+  // the runtime never sends the first two here, and kWaitId only to find
+  // out that this kernel lacks IORING_OP_WAITID (it then polls the pidfd).
   if (op->kind >= OpKind::kSignal) [[unlikely]] {
-    op->res = -EOPNOTSUPP;
-    return true;
+    if (op->kind != OpKind::kWaitId || !features_.waitid) {
+      op->res = -EOPNOTSUPP;
+      return true;
+    }
   }
   if (op->kind == OpKind::kClose) {
     // "Cancel the fd's pending operations, then close": the cancels are
@@ -138,6 +142,9 @@ void IoUringBackend::Prepare(io_uring_sqe* sqe, Operation* op) {
       break;
     case OpKind::kFsync:
       io_uring_prep_fsync(sqe, fd, 0);
+      break;
+    case OpKind::kWaitId:
+      PrepareWaitId(sqe, fd, static_cast<siginfo_t*>(op->buf));
       break;
     case OpKind::kSignal:
     case OpKind::kProcExit:

@@ -28,6 +28,9 @@
 //   for O_NONBLOCK files; the operation then waits for readiness with
 //   IORING_OP_POLL_ADD (same user_data) and is issued again.
 // - Wake() writes an eventfd that the ring always has a POLL_ADD on.
+// - kWaitId (backend.h's kNativeWaitId) is one IORING_OP_WAITID SQE, filled
+//   by hand (waitid_sqe.h), where the kernel has it (6.7+); elsewhere it is
+//   refused inline with -EOPNOTSUPP and the runtime polls the pidfd.
 //
 // Availability: Create fails with an Unavailable status that says why and
 // what to do when io_uring cannot be used (no kernel support, a seccomp
@@ -85,6 +88,9 @@ class IoUringBackend {
   CompletionModel Model() const { return CompletionModel::kCompletion; }
   // READ/WRITE/FSYNC SQEs: the kernel's io-wq absorbs a blocking disk.
   static constexpr bool NativeFileIo() { return true; }
+  // kWaitId: one IORING_OP_WAITID SQE where the kernel has it (features():
+  // waitid), else refused inline with -EOPNOTSUPP (backend.h).
+  static constexpr bool kNativeWaitId = true;
 
   // What the kernel offered and what this backend uses of it.
   const IoUringFeatures& features() const { return features_; }

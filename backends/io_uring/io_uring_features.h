@@ -29,6 +29,7 @@ struct IoUringFeatures {
   bool cancel_fd = false;  // IORING_ASYNC_CANCEL_FD|ALL (5.19): Forget = 1 SQE
   bool ext_arg = false;    // IORING_FEAT_EXT_ARG: timed wait in one syscall
   bool fast_poll = false;  // IORING_FEAT_FAST_POLL: no io-wq for sockets
+  bool waitid = false;     // IORING_OP_WAITID (6.7): Submit takes kWaitId
 
   // Probed only (the kernel has them; the data path does not use them yet).
   bool multishot_accept = false;      // 5.19 (IORING_OP_SOCKET as witness)

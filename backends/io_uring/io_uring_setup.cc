@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/io_uring/io_uring_backend.h"
+#include "backends/io_uring/waitid_sqe.h"
 
 namespace polyio {
 namespace {
@@ -205,6 +206,7 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
         io_uring_opcode_supported(probe, IORING_OP_SOCKET);
     features->multishot_recv =
         io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+    features->waitid = io_uring_opcode_supported(probe, kIoRingOpWaitId);
     io_uring_free_probe(probe);
   }
   if (!refused.ok()) {
@@ -223,6 +225,7 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
     // EINVAL. It would save one fget/fput per io_uring_enter, i.e. per turn.
   } else {
     features->multishot_accept = features->multishot_recv = false;
+    features->waitid = false;
   }
   return absl::OkStatus();
 }
@@ -239,6 +242,7 @@ std::string IoUringFeatures::ToString() const {
   flag(cancel_fd, "cancel_fd");
   flag(ext_arg, "ext_arg");
   flag(fast_poll, "fast_poll");
+  flag(waitid, "waitid");
   absl::StrAppend(&out, " | probed:");
   flag(multishot_accept, "multishot_accept");
   flag(multishot_recv, "multishot_recv");

@@ -35,7 +35,7 @@ struct OpMetrics {
   uint64_t cancelled = 0;  // completed with -ECANCELED
 };
 
-inline constexpr int kOpKindCount = static_cast<int>(OpKind::kProcExit) + 1;
+inline constexpr int kOpKindCount = static_cast<int>(OpKind::kWaitId) + 1;
 
 // One driver thread: a worker of the multi-thread runtime, or the
 // current-thread runtime's driver.

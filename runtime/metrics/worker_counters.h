@@ -63,7 +63,7 @@ class SharedCounter {
 };
 
 // Slots for backends/operation.h's OpKind (checked where it is used).
-inline constexpr int kOpKindSlots = 16;
+inline constexpr int kOpKindSlots = 32;
 
 struct WorkerCounters {
   Counter tasks_spawned;           // spawns made on this thread
