@@ -194,6 +194,9 @@ absl::Status ChildState::Kill(int signo) {
   // Reaped: nothing runs under that pid any more that is ours to signal.
   if (status_ || orphaned_) return absl::OkStatus();
   int r = pidfd_ ? PidfdSendSignal(pidfd_->fd(), signo) : ::kill(pid_, signo);
+  // Reaped by a kernel wait whose completion is not recorded yet: as
+  // above, waited for.
+  if (r < 0 && errno == ESRCH && kernel_waits_ > 0) return absl::OkStatus();
   if (r < 0) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat(

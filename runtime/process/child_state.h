@@ -26,7 +26,8 @@
 // result is recorded the kernel may already have reaped the child, so a
 // waitid of our own (TryReap, from TryWait or a dropped Child) finds no
 // child: with a kernel wait outstanding, that ECHILD means "not recorded
-// yet" and TryReap reports the child as still running.
+// yet" and TryReap reports the child as still running; Kill's ESRCH then
+// means "waited for" (success, as after a Wait).
 //
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_PROCESS_CHILD_STATE_H_
