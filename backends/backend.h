@@ -80,9 +80,9 @@
 //       false complete every path kind inline with -EOPNOTSUPP.
 //
 // Optional capabilities, as static constexpr members (absent means false;
-// ask through BackendHasNativeSignals / BackendHasNativeProcExit below, so
-// that the runtime chooses its path with `if constexpr`, at no cost to
-// backends without them):
+// ask through BackendHasNativeSignals / BackendHasNativeProcExit /
+// BackendHasNativeWaitId below, so that the runtime chooses its path with
+// `if constexpr`, at no cost to backends without them):
 //
 //   static constexpr bool kNativeSignals
 //       Submit takes OpKind::kSignal (fd: a signal number), completing it
@@ -97,6 +97,14 @@
 //       process), completing it with 0 once the child has exited (at once
 //       if it has exited already); the caller reaps it. kqueue (EVFILT_PROC
 //       NOTE_EXIT) has it.
+//   static constexpr bool kNativeWaitId
+//       Submit takes OpKind::kWaitId (fd: a pidfd of a child of this
+//       process, buf: a siginfo_t), completing it with 0 once the kernel
+//       has reaped the child and filled the siginfo. A backend whose kernel
+//       turns out to lack it (decided at creation) still completes it
+//       inline with -EOPNOTSUPP, and the caller falls back to polling the
+//       pidfd. io_uring (IORING_OP_WAITID, Linux 6.7) has it, and so do the
+//       wrappers that may run io_uring (auto, the fault layer's choice).
 //
 // Other backends complete those kinds inline with -EOPNOTSUPP.
 //
@@ -139,7 +147,9 @@ struct BackendOptions {
   // io_uring: set up the ring with COOP_TASKRUN, TASKRUN_FLAG and
   // SUBMIT_ALL where the kernel takes them, and probe the features the data
   // path does not use yet (provided-buffer rings, registered files,
-  // multishot; see IoUringFeatures). false: a plain ring, nothing probed.
+  // multishot; see IoUringFeatures), and wait for children with
+  // IORING_OP_WAITID where the kernel has it. false: a plain ring, nothing
+  // probed, children waited for by polling their pidfds.
   bool modern_features = true;
   // Readiness backends: events fetched per wait.
   uint32_t max_events = 256;
@@ -173,6 +183,10 @@ template <class B>
 concept BackendHasNativeProcExit = requires {
   requires B::kNativeProcExit;
 };
+template <class B>
+concept BackendHasNativeWaitId = requires {
+  requires B::kNativeWaitId;
+};
 
 // Bases that give a wrapper (the readiness template over its poller, the
 // fault layer over its inner backend) exactly the capabilities of `B`.
@@ -188,6 +202,12 @@ struct NativeProcExitOf {};
 template <BackendHasNativeProcExit B>
 struct NativeProcExitOf<B> {
   static constexpr bool kNativeProcExit = true;
+};
+template <class B>
+struct NativeWaitIdOf {};
+template <BackendHasNativeWaitId B>
+struct NativeWaitIdOf<B> {
+  static constexpr bool kNativeWaitId = true;
 };
 
 }  // namespace polyio

@@ -45,12 +45,16 @@ enum class OpKind : uint8_t {
   kPwrite,   // pwrite(fd, buf, len, offset)
   kFsync,    // fsync(fd)
   // Kinds only a backend with the matching capability takes (backend.h:
-  // kNativeSignals, kNativeProcExit); the others complete them inline with
-  // -EOPNOTSUPP. `fd` is not a file descriptor for these.
+  // kNativeSignals, kNativeProcExit, kNativeWaitId); the others complete
+  // them inline with -EOPNOTSUPP. `fd` is not a file descriptor for the
+  // first two.
   kSignal,    // wait until signal `fd` is delivered to the process; res is
               // the number of deliveries recorded (>= 1)
   kProcExit,  // wait until child process `fd` (a pid) exits; res is 0. It
               // does not reap: the caller still waits for the child
+  kWaitId,    // waitid(P_PIDFD, fd, (siginfo_t*)buf, WEXITED): wait until
+              // the child of pidfd `fd` exits and reap it; res is 0 and
+              // `buf` filled (si_code, si_status, si_pid)
   // Path operations: taken by backends whose NativeFileIo() is true
   // (backend.h), which complete a kind the kernel lacks inline with
   // -EOPNOTSUPP; the others refuse them all so. `fd` is the directory a

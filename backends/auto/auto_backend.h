@@ -81,6 +81,9 @@ class AutoBackend {
     return uring_ ? uring_->Model() : epoll_->Model();
   }
   bool NativeFileIo() const { return uring_ != nullptr; }
+  // kWaitId goes to io_uring like everything else; epoll refuses it inline
+  // with -EOPNOTSUPP, and the runtime then polls the pidfd (backend.h).
+  static constexpr bool kNativeWaitId = true;
 
   // The io_uring backend when it was chosen, else null.
   IoUringBackend* io_uring() { return uring_.get(); }

@@ -98,6 +98,9 @@ class ChosenBackend {
     return uring_ ? CompletionModel::kCompletion : CompletionModel::kReadiness;
   }
   bool NativeFileIo() const { return uring_ != nullptr; }
+  // kWaitId goes to io_uring like everything else; epoll refuses it inline
+  // with -EOPNOTSUPP, and the runtime then polls the pidfd (backend.h).
+  static constexpr bool kNativeWaitId = true;
 
  private:
   ChosenBackend() = default;

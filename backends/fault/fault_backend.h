@@ -77,10 +77,11 @@
 namespace polyio {
 
 // The inner backend's optional capabilities (backend.h) are the layer's:
-// kSignal and kProcExit pass through it like any other operation.
+// kSignal, kProcExit and kWaitId pass through it like any other operation.
 template <class Inner>
 class FaultBackend : public NativeSignalsOf<Inner>,
-                     public NativeProcExitOf<Inner> {
+                     public NativeProcExitOf<Inner>,
+                     public NativeWaitIdOf<Inner> {
  public:
   static absl::StatusOr<std::unique_ptr<FaultBackend>> Create(
       const BackendOptions& options) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "backends/io_uring/io_uring_setup.h"
+#include "backends/io_uring/waitid_sqe.h"
 #include "backends/readiness/try_op.h"
 
 namespace polyio {
@@ -68,6 +69,10 @@ IoUringBackend::~IoUringBackend() {
 }
 
 bool IoUringBackend::SubmitSpecial(Operation* op) {
+  // kWaitId where the kernel has IORING_OP_WAITID: an SQE on the pidfd like
+  // any fd's. Without it the runtime learns here that it must poll the
+  // pidfd instead.
+  if (op->kind == OpKind::kWaitId && features_.waitid) return SubmitOp(op);
   // Kinds of backends with native signals and process exits (operation.h),
   // which the runtime never sends here, and path operations the kernel
   // lacks. A path kind's fd may be AT_FDCWD, which is negative.
@@ -174,6 +179,9 @@ void IoUringBackend::Prepare(io_uring_sqe* sqe, Operation* op) {
       break;
     case OpKind::kFsync:
       io_uring_prep_fsync(sqe, fd, 0);
+      break;
+    case OpKind::kWaitId:
+      PrepareWaitId(sqe, fd, static_cast<siginfo_t*>(op->buf));
       break;
     case OpKind::kSignal:
     case OpKind::kProcExit:

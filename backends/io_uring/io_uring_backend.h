@@ -38,6 +38,9 @@
 //   without a reader, where open(2) waits; from io-wq it waits as open(2)
 //   does, and a cancel interrupts it (its -ERESTARTSYS becomes
 //   -ECANCELED, or without a cancel is issued again, as -EINTR is).
+// - kWaitId (backend.h's kNativeWaitId) is one IORING_OP_WAITID SQE, filled
+//   by hand (waitid_sqe.h), where the kernel has it (6.7+); elsewhere it is
+//   refused inline with -EOPNOTSUPP and the runtime polls the pidfd.
 //
 // Availability: Create fails with an Unavailable status that says why and
 // what to do when io_uring cannot be used (no kernel support, a seccomp
@@ -101,6 +104,9 @@ class IoUringBackend {
   CompletionModel Model() const { return CompletionModel::kCompletion; }
   // READ/WRITE/FSYNC SQEs: the kernel's io-wq absorbs a blocking disk.
   static constexpr bool NativeFileIo() { return true; }
+  // kWaitId: one IORING_OP_WAITID SQE where the kernel has it (features():
+  // waitid), else refused inline with -EOPNOTSUPP (backend.h).
+  static constexpr bool kNativeWaitId = true;
 
   // What the kernel offered and what this backend uses of it.
   const IoUringFeatures& features() const { return features_; }

@@ -8,11 +8,16 @@
 #include "backends/io_uring/io_uring_backend.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -142,6 +147,108 @@ TEST(IoUringBackend, ModernFeaturesOffProbesNothingOptional) {
   EXPECT_FALSE(b.features().registered_ring_fd);
   EXPECT_FALSE(b.features().provided_buffer_ring);
   EXPECT_FALSE(b.features().coop_taskrun);
+}
+
+bool KernelAtLeast(int want_major, int want_minor) {
+  utsname u{};
+  int major = 0;
+  int minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) {
+    return false;
+  }
+  return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+// A child that exits with `code` after `delay_us`, and its pidfd.
+struct ForkedChild {
+  pid_t pid = -1;
+  int pidfd = -1;
+  ForkedChild(int code, useconds_t delay_us) {
+    pid = fork();
+    if (pid == 0) {
+      usleep(delay_us);
+      _exit(code);
+    }
+    EXPECT_GT(pid, 0);
+    pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    EXPECT_GE(pidfd, 0);
+  }
+  ~ForkedChild() {
+    if (pidfd >= 0) close(pidfd);
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+CountedOp WaitIdOp(int pidfd, siginfo_t* info) {
+  CountedOp op;
+  op.kind = OpKind::kWaitId;
+  op.fd = pidfd;
+  op.buf = info;
+  return op;
+}
+
+// kWaitId is one IORING_OP_WAITID SQE (filled by hand: waitid_sqe.h): it
+// waits for the pidfd's child, reaps it and fills the siginfo.
+TEST(IoUringBackend, WaitIdReapsThePidfdsChild) {
+  POLYIO_MAKE_BACKEND_OR_SKIP(b, BackendOptions{});
+  // The probe must find it on every kernel that has it.
+  EXPECT_EQ(b.features().waitid, KernelAtLeast(6, 7));
+  if (!b.features().waitid) GTEST_SKIP() << "no IORING_OP_WAITID (< 6.7)";
+  for (useconds_t delay : {0u, 50'000u}) {  // exited already; still running
+    ForkedChild child(5, delay);
+    siginfo_t info{};
+    CountedOp op = WaitIdOp(child.pidfd, &info);
+    EXPECT_FALSE(b.Submit(&op));
+    ASSERT_TRUE(WaitUntil(b, [&] { return op.completions() > 0; }));
+    EXPECT_EQ(op.res, 0);
+    EXPECT_EQ(info.si_pid, child.pid);
+    EXPECT_EQ(info.si_code, CLD_EXITED);
+    EXPECT_EQ(info.si_status, 5);
+    // Reaped by the kernel: nothing left to wait for.
+    siginfo_t again{};
+    EXPECT_EQ(
+        waitid(P_PID, static_cast<id_t>(child.pid), &again, WEXITED | WNOHANG),
+        -1);
+    EXPECT_EQ(errno, ECHILD);
+    if (op.res == 0) child.pid = -1;  // freed: never signal it again
+  }
+}
+
+// A cancelled kWaitId ends with -ECANCELED and leaves the child to reap.
+TEST(IoUringBackend, ACancelledWaitIdReapsNothing) {
+  POLYIO_MAKE_BACKEND_OR_SKIP(b, BackendOptions{});
+  if (!b.features().waitid) GTEST_SKIP() << "no IORING_OP_WAITID (< 6.7)";
+  ForkedChild child(0, 10'000'000);
+  siginfo_t info{};
+  CountedOp op = WaitIdOp(child.pidfd, &info);
+  EXPECT_FALSE(b.Submit(&op));
+  b.Wait(0);
+  b.Cancel(&op);
+  ASSERT_TRUE(WaitUntil(b, [&] { return op.completions() > 0; }));
+  EXPECT_EQ(op.res, -ECANCELED);
+  kill(child.pid, SIGKILL);
+  siginfo_t reaped{};
+  EXPECT_EQ(waitid(P_PID, static_cast<id_t>(child.pid), &reaped, WEXITED), 0);
+  EXPECT_EQ(reaped.si_status, SIGKILL);
+  child.pid = -1;
+}
+
+// A plain ring probes nothing optional: kWaitId is refused inline, and the
+// runtime polls the pidfd instead (backend.h's kNativeWaitId).
+TEST(IoUringBackend, WaitIdWithoutTheProbeIsRefusedInline) {
+  BackendOptions options;
+  options.modern_features = false;
+  POLYIO_MAKE_BACKEND_OR_SKIP(b, options);
+  EXPECT_FALSE(b.features().waitid);
+  ForkedChild child(0, 0);
+  siginfo_t info{};
+  CountedOp op = WaitIdOp(child.pidfd, &info);
+  EXPECT_TRUE(b.Submit(&op));
+  EXPECT_EQ(op.res, -EOPNOTSUPP);
+  EXPECT_EQ(b.InFlight(), 0u);
 }
 
 // A refused Create is Unavailable, says why, and names the other configs.

@@ -37,6 +37,7 @@ struct IoUringFeatures {
   bool renameat = false;  // IORING_OP_RENAMEAT (5.11)
   bool unlinkat = false;  // IORING_OP_UNLINKAT (5.11)
   bool mkdirat = false;   // IORING_OP_MKDIRAT (5.15)
+  bool waitid = false;    // IORING_OP_WAITID (6.7): Submit takes kWaitId
 
   // Probed only (the kernel has them; the data path does not use them yet).
   bool multishot_accept = false;      // 5.19 (IORING_OP_SOCKET as witness)

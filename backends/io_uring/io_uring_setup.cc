@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/io_uring/io_uring_backend.h"
+#include "backends/io_uring/waitid_sqe.h"
 
 namespace polyio {
 namespace {
@@ -217,6 +218,7 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
       features->unlinkat = io_uring_opcode_supported(probe, IORING_OP_UNLINKAT);
       features->mkdirat = io_uring_opcode_supported(probe, IORING_OP_MKDIRAT);
     }
+    features->waitid = io_uring_opcode_supported(probe, kIoRingOpWaitId);
     io_uring_free_probe(probe);
   }
   if (!refused.ok()) {
@@ -235,6 +237,7 @@ absl::Status OpenRing(const BackendOptions& options, io_uring* ring,
     // EINVAL. It would save one fget/fput per io_uring_enter, i.e. per turn.
   } else {
     features->multishot_accept = features->multishot_recv = false;
+    features->waitid = false;
   }
   return absl::OkStatus();
 }
@@ -256,6 +259,7 @@ std::string IoUringFeatures::ToString() const {
   flag(renameat, "renameat");
   flag(unlinkat, "unlinkat");
   flag(mkdirat, "mkdirat");
+  flag(waitid, "waitid");
   absl::StrAppend(&out, " | probed:");
   flag(multishot_accept, "multishot_accept");
   flag(multishot_recv, "multishot_recv");

@@ -103,6 +103,7 @@ int32_t TryOtherOp(Operation* op) {
     // over before TryOp); elsewhere the runtime never sends them.
     case OpKind::kSignal:
     case OpKind::kProcExit:
+    case OpKind::kWaitId:
       return -EOPNOTSUPP;
     // Path operations: the runtime runs them on the blocking pool here
     // (NativeFileIo() is false), for the reason file kinds are refused.

@@ -41,6 +41,8 @@ std::string_view OpKindName(OpKind kind) {
       return "signal";
     case OpKind::kProcExit:
       return "proc_exit";
+    case OpKind::kWaitId:
+      return "waitid";
     case OpKind::kOpenAt:
       return "openat";
     case OpKind::kStatx:

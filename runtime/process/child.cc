@@ -1,6 +1,7 @@
 #include "runtime/process/child.h"
 
 #include <cerrno>
+#include <cstring>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -63,13 +64,69 @@ Task<absl::StatusOr<ProcessOutput>> CollectOutput(
 ChildWaitFuture::ChildWaitFuture(std::shared_ptr<internal::ChildState> state)
     : state_(std::move(state)) {}
 
-ChildWaitFuture::~ChildWaitFuture() = default;
+ChildWaitFuture::~ChildWaitFuture() {
+  if constexpr (kKernelWaitId) {
+    // A kernel waitid may reap the child before the cancel reaches it: its
+    // result must reach the state, or the status would be lost and the
+    // next Wait (or the reaper) would find no child.
+    if (exited_ && exited_->op().kind == OpKind::kWaitId) {
+      state_->EndKernelWait(exited_->Abandon(), info_.get());
+    }
+  }
+}
+
+void ChildWaitFuture::StartKernelWait() {
+  const RefPtr<FdHandle>& pidfd = state_->pidfd();
+  exited_.emplace();
+  exited_->set_driver(pidfd->home());
+  exited_->set_fd_source(pidfd->fd_source());
+  siginfo_t* info = info_.get();
+  if (info != nullptr) std::memset(info, 0, sizeof(*info));
+  exited_->op().kind = OpKind::kWaitId;
+  exited_->op().buf = info;
+  state_->BeginKernelWait();
+}
+
+absl::Status ChildWaitFuture::FinishKernelWait(int32_t res) {
+  state_->EndKernelWait(res, info_.get());
+  switch (-res) {
+    case 0:  // reaped: the status is in the state
+      return absl::OkStatus();
+    case EOPNOTSUPP:  // a kernel before 6.7, or epoll under auto
+      waitid_refused_ = true;
+      return absl::OkStatus();
+    // Cancelled (by this task, or by a Forget of a reused fd number), the
+    // pidfd closed under it (a TryWait reaped the child), or the child
+    // reaped elsewhere: waitid(WNOHANG) tells which.
+    case ECANCELED:
+    case EBADF:
+    case ECHILD:
+      reap_next_ = true;
+      return absl::OkStatus();
+    default:
+      return absl::ErrnoToStatus(
+          -res, absl::StrCat("wait pid ", state_->pid(), ": io_uring waitid"));
+  }
+}
 
 Poll<absl::StatusOr<ExitStatus>> ChildWaitFuture::Poll(Context& cx) {
   using Result = absl::StatusOr<ExitStatus>;
   if (!state_) return Result(MovedFrom("wait"));
   for (;;) {
     if (std::optional<ExitStatus> done = state_->status()) return Result(*done);
+    if constexpr (kKernelWaitId) {
+      // Polled even when the task is cancelled (the IoFuture then cancels
+      // it): the kernel may have reaped the child already, and only the
+      // completion says so.
+      if (exited_ && exited_->op().kind == OpKind::kWaitId) {
+        polyio::Poll<int32_t> reaped = exited_->PollResult(cx);
+        if (reaped.pending()) return kPending;
+        exited_.reset();
+        absl::Status s = FinishKernelWait(reaped.value());
+        if (!s.ok()) return Result(std::move(s));
+        continue;
+      }
+    }
     // Cancelled: nothing reaped (a poll of the pidfd in flight ends with
     // this future).
     if (cx.cancelled()) {
@@ -91,9 +148,20 @@ Poll<absl::StatusOr<ExitStatus>> ChildWaitFuture::Poll(Context& cx) {
                                                      : ": poll pidfd")));
       }
     }
-    absl::StatusOr<std::optional<ExitStatus>> reaped = state_->TryReap();
-    if (!reaped.ok()) return Result(reaped.status());
-    if (reaped->has_value()) return Result(**reaped);
+    // The kernel wait looks first: no waitid(WNOHANG) before it, unless the
+    // last one ended without reaping.
+    const bool kernel_wait =
+        kKernelWaitId && !waitid_refused_ && static_cast<bool>(state_->pidfd());
+    if (!kernel_wait || reap_next_) {
+      reap_next_ = false;
+      absl::StatusOr<std::optional<ExitStatus>> reaped = state_->TryReap();
+      if (!reaped.ok()) return Result(reaped.status());
+      if (reaped->has_value()) return Result(**reaped);
+    }
+    if (kernel_wait) {
+      StartKernelWait();
+      continue;
+    }
     if constexpr (BackendHasNativeProcExit<Backend>) {
       if (state_->native_exit()) {
         // Completes once the child has exited (at once if it has already);

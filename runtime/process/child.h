@@ -27,36 +27,45 @@
 // How the exit is seen (docs/signals.md): on kqueue (macOS, the BSDs, and
 // libkqueue on Linux) EVFILT_PROC NOTE_EXIT, a kProcExit operation on the
 // pid, then waitid(P_PID, pid, WNOHANG). Elsewhere, on Linux 5.4+, a pidfd
-// (pidfd_open right after the spawn), waited for with kPollFd through the
-// normal operation path — epoll, poll, io_uring — and reaped with
-// waitid(P_PIDFD). Without either (older kernels, or
-// POLYIO_PROCESS_FORCE_SIGCHLD=1 for tests) a SIGCHLD stream (signal.h)
-// wakes Wait, which reaps with waitid(WNOHANG) on its own pid only, so
-// other children of the process are left alone. Code elsewhere in the
+// (pidfd_open right after the spawn): on io_uring with Linux 6.7+ one
+// kWaitId operation (IORING_OP_WAITID) waits and reaps; otherwise — epoll,
+// poll, older io_uring — it is waited for with kPollFd through the normal
+// operation path and reaped with waitid(P_PIDFD). Without either (older
+// kernels, or POLYIO_PROCESS_FORCE_SIGCHLD=1 for tests) a SIGCHLD stream
+// (signal.h) wakes Wait, which reaps with waitid(WNOHANG) on its own pid only,
+// so other children of the process are left alone. Code elsewhere in the
 // process that reaps any child (wait(), waitpid(-1), SIGCHLD set to
 // SIG_IGN) can take the status first: Wait then fails with ECHILD.
 //
 // Cancellation (docs/cancellation.md): Wait is cancel-safe — a cancelled
 // Wait reaps nothing, or keeps the status it reaped in the Child for the
-// next Wait. WaitWithOutput is not: the output read so far is lost.
+// next Wait (a kernel waitid that won the race with the cancel: the
+// cancelled Wait then returns that status too). WaitWithOutput is not: the
+// output read so far is lost.
 //
 // Threads and lifetime: Pid, Kill and TryWait are thread-safe and may race
 // a Wait in another task; one Wait at a time. A Child may be moved; its
 // futures share its state, but must not outlive it (they then fail with
-// FailedPrecondition). A Child whose Wait was polled — like a stream — must
-// be destroyed before that Runtime. Thread-compatible otherwise.
+// FailedPrecondition — or return the status, when a kernel waitid in flight
+// reaped the child before the reaper could). A Child whose Wait was polled —
+// like a stream — must be destroyed before that Runtime. Thread-compatible
+// otherwise.
 #ifndef POLYIO_RUNTIME_PROCESS_CHILD_H_
 #define POLYIO_RUNTIME_PROCESS_CHILD_H_
 
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backends/backend.h"
+#include "backends/selected.h"
 #include "runtime/io/io_future.h"
 #include "runtime/pipe/pipe.h"
 #include "runtime/process/exit_status.h"
@@ -93,9 +102,35 @@ class ChildWaitFuture {
   polyio::Poll<absl::StatusOr<ExitStatus>> Poll(Context& cx);
 
  private:
+  static constexpr bool kKernelWaitId = BackendHasNativeWaitId<Backend>;
+  struct Siginfo {
+    siginfo_t* get() { return &info; }
+    siginfo_t info{};
+  };
+  struct NoSiginfo {
+    siginfo_t* get() { return nullptr; }
+  };
+
+  // kWaitId: hands the pidfd to the backend, which reaps into info_.
+  void StartKernelWait();
+  // Its result: recorded in the state; an error status when it says
+  // something TryReap would not.
+  absl::Status FinishKernelWait(int32_t res);
+
   std::shared_ptr<internal::ChildState> state_;
-  // pidfd mode: waiting for the pidfd to be readable (the child exited).
+  // pidfd mode: waiting for the pidfd to be readable (the child exited), or
+  // for the kernel to reap it (kWaitId).
   std::optional<IoFuture> exited_;
+  // kWaitId's siginfo, kept here (the future does not move once polled)
+  // while the kernel may write it; absent where the backend never takes
+  // kWaitId.
+  [[no_unique_address]] std::conditional_t<kKernelWaitId, Siginfo, NoSiginfo>
+      info_;
+  // This kernel refused kWaitId (-EOPNOTSUPP): poll the pidfd instead.
+  bool waitid_refused_ = false;
+  // A kWaitId ended without reaping (cancelled by someone else, ...): ask
+  // waitid(WNOHANG) before waiting again.
+  bool reap_next_ = false;
 };
 
 class Child {

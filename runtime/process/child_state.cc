@@ -144,6 +144,9 @@ absl::StatusOr<std::optional<ExitStatus>> ChildState::TryReap() {
                           WEXITED | WNOHANG);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
+      // A kernel wait in flight reaped it; its completion records the
+      // status (see the header).
+      if (errno == ECHILD && kernel_waits_ > 0) return Result(std::nullopt);
       return Result(
           absl::ErrnoToStatus(errno, absl::StrCat("wait ", Describe())));
     }
@@ -155,6 +158,25 @@ absl::StatusOr<std::optional<ExitStatus>> ChildState::TryReap() {
   // needs the pidfd.
   ClosePidfd();
   return Result(reaped);
+}
+
+void ChildState::BeginKernelWait() {
+  MutexLock lock(&mu_);
+  ++kernel_waits_;
+}
+
+void ChildState::EndKernelWait(int32_t res, const siginfo_t* info) {
+  bool reaped = false;
+  {
+    MutexLock lock(&mu_);
+    --kernel_waits_;
+    if (res == 0 && info != nullptr && !status_) {
+      status_ = StatusFromSiginfo(*info);
+      reaped = true;
+    }
+  }
+  // As in TryReap: outside the lock.
+  if (reaped) ClosePidfd();
 }
 
 std::optional<ExitStatus> ChildState::status() {
@@ -172,6 +194,9 @@ absl::Status ChildState::Kill(int signo) {
   // Reaped: nothing runs under that pid any more that is ours to signal.
   if (status_ || orphaned_) return absl::OkStatus();
   int r = pidfd_ ? PidfdSendSignal(pidfd_->fd(), signo) : ::kill(pid_, signo);
+  // Reaped by a kernel wait whose completion is not recorded yet: as
+  // above, waited for.
+  if (r < 0 && errno == ESRCH && kernel_waits_ > 0) return absl::OkStatus();
   if (r < 0) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat(

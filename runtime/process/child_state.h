@@ -20,6 +20,15 @@
 // (native_exit()); its pidfd, where the system has them, then serves only
 // Kill and the reaper.
 //
+// Where the backend reaps in the kernel (backend.h's kNativeWaitId:
+// io_uring's IORING_OP_WAITID), Wait hands the pidfd to a kWaitId operation
+// and the status arrives with its completion (EndKernelWait). Until that
+// result is recorded the kernel may already have reaped the child, so a
+// waitid of our own (TryReap, from TryWait or a dropped Child) finds no
+// child: with a kernel wait outstanding, that ECHILD means "not recorded
+// yet" and TryReap reports the child as still running; Kill's ESRCH then
+// means "waited for" (success, as after a Wait).
+//
 // Thread-safe.
 #ifndef POLYIO_RUNTIME_PROCESS_CHILD_STATE_H_
 #define POLYIO_RUNTIME_PROCESS_CHILD_STATE_H_
@@ -27,6 +36,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -83,6 +93,12 @@ class ChildState {
   // The status if it was reaped already.
   std::optional<ExitStatus> status();
   absl::Status Kill(int signo);
+  // A kWaitId operation on the pidfd is about to be submitted (Begin), or
+  // has ended with `res` (End, once per Begin, also when it was cancelled
+  // or never reached the kernel): res 0 means the kernel reaped the child
+  // and filled `*info`, whose status is recorded as TryReap would.
+  void BeginKernelWait();
+  void EndKernelWait(int32_t res, const siginfo_t* info);
   // The Child is gone: futures still alive fail from now on. Returns the
   // pidfd for the reaper (a copy, close-on-exec; invalid in SIGCHLD mode),
   // or nothing when the child was reaped already; closes the state's own.
@@ -100,6 +116,7 @@ class ChildState {
   Mutex mu_;
   std::optional<ExitStatus> status_ ABSL_GUARDED_BY(mu_);
   bool orphaned_ ABSL_GUARDED_BY(mu_) = false;
+  int kernel_waits_ ABSL_GUARDED_BY(mu_) = 0;  // Begin minus End
 };
 
 // From waitid's siginfo of an exited child.

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "runtime/process/child_state.h"
+#include "runtime/process/reaper.h"
 #include "tests/conformance/fixture.h"
 
 namespace polyio::testing {
@@ -147,6 +149,78 @@ INSTANTIATE_TEST_SUITE_P(ExitWatches, ProcessTest,
                                       ? std::string("Pidfd")
                                       : std::string("Sigchld");
                          });
+
+// Whether Wait should reap through the backend's waitid (kWaitId): pidfds,
+// io_uring, and a kernel with IORING_OP_WAITID (6.7+). Epoll and poll never
+// do (docs/signals.md).
+bool KernelWaitIdExpected(Runtime& rt, ExitWatch watch) {
+  if (watch != ExitWatch::kPidfd || rt.backend_name() != "io_uring") {
+    return false;
+  }
+  utsname u{};
+  if (uname(&u) != 0) return false;
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 7);
+}
+
+// Operations of `kind` submitted on every worker.
+uint64_t Submitted(Runtime& rt, OpKind kind) {
+  uint64_t n = 0;
+  for (const WorkerMetrics& w : rt.Metrics().workers) {
+    n += w.ops[static_cast<int>(kind)].submitted;
+  }
+  return n;
+}
+
+// Checks which operations `waits` Waits that each had to wait, of `calls`
+// Waits in all, went through: kWaitId on io_uring with waitid, else a poll
+// of the pidfd (or kqueue's kProcExit, or SIGCHLD) — never both.
+void ExpectWaitPath(Runtime& rt, ExitWatch watch, uint64_t waitid_ops,
+                    uint64_t poll_ops, uint64_t waits, uint64_t calls) {
+  if (KernelWaitIdExpected(rt, watch)) {
+    EXPECT_GE(waitid_ops, waits);
+    EXPECT_EQ(poll_ops, 0u) << "the pidfd was polled beside waitid";
+  } else if (BackendHasNativeWaitId<Backend>) {
+    // Auto and the fault layer declare kNativeWaitId whichever backend
+    // they chose (backend.h): over epoll or poll a Wait may try a waitid
+    // first, refused inline with -EOPNOTSUPP yet counted as submitted, and
+    // then polls the pidfd. At most one such try per Wait.
+    EXPECT_LE(waitid_ops, calls) << rt.backend_name();
+  } else {
+    EXPECT_EQ(waitid_ops, 0u) << rt.backend_name();
+  }
+}
+
+// Polls a Wait once and, if it is pending, drops it with its operation in
+// flight (what a select that lost, or a task frame torn down, does). nullopt
+// when it was dropped.
+class WaitPolledOnce {
+ public:
+  explicit WaitPolledOnce(ChildWaitFuture wait) : wait_(std::move(wait)) {}
+  polyio::Poll<std::optional<absl::StatusOr<ExitStatus>>> Poll(Context& cx) {
+    polyio::Poll<absl::StatusOr<ExitStatus>> r = wait_->Poll(cx);
+    if (r.pending()) {
+      wait_.reset();
+      return std::optional<absl::StatusOr<ExitStatus>>();
+    }
+    return std::optional<absl::StatusOr<ExitStatus>>(std::move(r).value());
+  }
+
+ private:
+  std::optional<ChildWaitFuture> wait_;
+};
+
+// Waits (up to 10 s) until `pid` is a zombie: exited, not reaped.
+bool ZombieWithin10s(pid_t pid) {
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<pid_t> z = Children().zombies;
+    if (std::find(z.begin(), z.end(), pid) != z.end()) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
 
 absl::StatusOr<ExitStatus> SpawnAndWait(Runtime& rt, const Command& cmd) {
   absl::StatusOr<Child> child = cmd.Spawn();
@@ -273,6 +347,8 @@ TEST_P(ProcessTest, TwoHundredChildrenAtOnceAreAllReaped) {
     children.push_back(std::move(*c));
   }
   EXPECT_EQ(Children().all.size(), static_cast<size_t>(kChildren));
+  const uint64_t waitid_before = Submitted(rt(), OpKind::kWaitId);
+  const uint64_t poll_before = Submitted(rt(), OpKind::kPollFd);
   absl::Status st =
       rt().BlockOn([](std::vector<Child>* children) -> Task<absl::Status> {
         std::vector<Task<absl::StatusOr<ExitStatus>>> waits;
@@ -290,6 +366,11 @@ TEST_P(ProcessTest, TwoHundredChildrenAtOnceAreAllReaped) {
         co_return absl::OkStatus();
       }(&children));
   ASSERT_TRUE(st.ok()) << st;
+  // Spawned in well under 0.3 s on any host this runs on: most of them had
+  // to wait.
+  ExpectWaitPath(
+      rt(), GetParam(), Submitted(rt(), OpKind::kWaitId) - waitid_before,
+      Submitted(rt(), OpKind::kPollFd) - poll_before, kChildren / 2, kChildren);
   ChildProcs left = Children();
   EXPECT_TRUE(left.all.empty())
       << left.all.size() << " children, " << left.zombies.size() << " zombies";
@@ -421,6 +502,122 @@ TEST_P(ProcessTest, ACancelledWaitReapsNothing) {
       }(&*child));
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(st->code(), 4);
+}
+
+TEST_P(ProcessTest, IoUringReapsWithWaitidAndNothingElse) {
+  // Children that outlive the spawn: each Wait has to wait for the exit.
+  constexpr int kChildren = 4;
+  const uint64_t waitid_before = Submitted(rt(), OpKind::kWaitId);
+  const uint64_t poll_before = Submitted(rt(), OpKind::kPollFd);
+  for (int i = 0; i < kChildren; ++i) {
+    absl::StatusOr<ExitStatus> st = SpawnAndWait(
+        rt(), Command("/bin/sh").Args({"-c", "sleep 0.1; exit 3"}));
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->code(), 3);
+  }
+  const uint64_t waitid_ops = Submitted(rt(), OpKind::kWaitId) - waitid_before;
+  const uint64_t poll_ops = Submitted(rt(), OpKind::kPollFd) - poll_before;
+  ExpectWaitPath(rt(), GetParam(), waitid_ops, poll_ops, kChildren, kChildren);
+  if (KernelWaitIdExpected(rt(), GetParam())) {
+    // One operation per Wait: the kernel waits and reaps in one go.
+    EXPECT_EQ(waitid_ops, static_cast<uint64_t>(kChildren));
+  }
+  EXPECT_TRUE(NoChildrenWithin10s());
+}
+
+TEST_P(ProcessTest, IoUringWithoutWaitidPollsThePidfd) {
+  // modern_features off: the io_uring backend probes nothing optional and
+  // refuses kWaitId, as a kernel before 6.7 does; Wait then polls the pidfd.
+  RuntimeOptions options = Options();
+  options.backend.modern_features = false;
+  absl::StatusOr<std::unique_ptr<Runtime>> plain = Runtime::Create(options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  Runtime& rt = **plain;
+  const uint64_t poll_before = Submitted(rt, OpKind::kPollFd);
+  absl::StatusOr<ExitStatus> st =
+      SpawnAndWait(rt, Command("/bin/sh").Args({"-c", "sleep 0.1; exit 6"}));
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->code(), 6);
+  if (GetParam() == ExitWatch::kPidfd && internal::UsePidfds() &&
+      rt.backend_name() != "kqueue") {
+    EXPECT_GE(Submitted(rt, OpKind::kPollFd) - poll_before, 1u);
+  }
+  EXPECT_TRUE(NoChildrenWithin10s());
+}
+
+TEST_P(ProcessTest, AWaitCancelledAfterTheChildExitedKeepsTheStatus) {
+  // The child is a zombie before Wait starts: on io_uring the kernel reaps
+  // it as soon as it sees the waitid, whatever the cancel says, and the
+  // status must not be lost with the cancelled Wait.
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "aborted task" : "future dropped in flight");
+    absl::StatusOr<Child> child =
+        Command("/bin/sh").Args({"-c", "exit 7"}).Spawn();
+    ASSERT_TRUE(child.ok()) << child.status();
+    ASSERT_TRUE(ZombieWithin10s(child->Pid()));
+    absl::StatusOr<ExitStatus> st = rt().BlockOn(
+        [](Child* c, int round) -> Task<absl::StatusOr<ExitStatus>> {
+          if (round == 0) {
+            // Polled once (its operation submitted), then aborted.
+            JoinHandle<absl::StatusOr<ExitStatus>> h =
+                Spawn([](Child* c) -> Task<absl::StatusOr<ExitStatus>> {
+                  co_return co_await c->Wait();
+                }(c));
+            (void)co_await Yield();
+            h.Abort();
+            absl::StatusOr<ExitStatus> first = co_await h;
+            // Cancelled, or the status if the kernel's reap won the race.
+            if (!first.ok() && !absl::IsCancelled(first.status())) {
+              co_return first.status();
+            }
+            if (first.ok() && first->code() != 7) {
+              co_return absl::InternalError(first->ToString());
+            }
+          } else {
+            std::optional<absl::StatusOr<ExitStatus>> first =
+                co_await WaitPolledOnce(c->Wait());
+            if (first && !first->ok()) co_return first->status();
+          }
+          co_return co_await Timeout(seconds(10), c->Wait());
+        }(&*child, round));
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->code(), 7);
+    absl::StatusOr<std::optional<ExitStatus>> again = child->TryWait();
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(*again, *st);
+    EXPECT_TRUE(Children().all.empty());
+  }
+}
+
+TEST_P(ProcessTest, AChildDroppedUnderItsWaitLeavesNoZombie) {
+  // The Child goes while a Wait (holding the shared state) has its
+  // operation in flight: on io_uring a kernel waitid and the reaper then
+  // race for the child. Whichever reaps it, nothing is left, and the Wait
+  // ends (with the status, or FailedPrecondition for the Child gone).
+  absl::StatusOr<ExitStatus> st =
+      rt().BlockOn([]() -> Task<absl::StatusOr<ExitStatus>> {
+        absl::StatusOr<Child> child =
+            Command("/bin/sh").Args({"-c", "sleep 0.2; exit 2"}).Spawn();
+        if (!child.ok()) co_return child.status();
+        JoinHandle<absl::StatusOr<ExitStatus>> h =
+            Spawn([](ChildWaitFuture w) -> Task<absl::StatusOr<ExitStatus>> {
+              co_return co_await Timeout(seconds(10), std::move(w));
+            }(child->Wait()));
+        (void)co_await Yield();
+        child = absl::CancelledError("dropped");  // destroys the Child
+        co_return co_await h;
+      }());
+  if (st.ok()) {
+    EXPECT_EQ(st->code(), 2);
+  } else {
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kFailedPrecondition)
+        << st.status();
+  }
+  EXPECT_TRUE(NoChildrenWithin10s()) << Children().zombies.size() << " zombies";
+  for (int i = 0; i < 1000 && internal::OrphansPending() > 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(internal::OrphansPending(), 0u);
 }
 
 TEST_P(ProcessTest, ADroppedChildIsReapedByTheReaper) {
