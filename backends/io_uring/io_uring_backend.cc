@@ -68,6 +68,21 @@ IoUringBackend::~IoUringBackend() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
+// One SQE for `op`, tracked as in flight; -EBUSY inline when the ring has
+// no free entry.
+bool IoUringBackend::Issue(Operation* op) {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) {
+    op->res = -EBUSY;
+    return true;
+  }
+  op->backend_state = kInFlight;
+  ++in_flight_;
+  Track(op);
+  Prepare(sqe, op);
+  return false;
+}
+
 bool IoUringBackend::SubmitSpecial(Operation* op) {
   // kWaitId where the kernel has IORING_OP_WAITID: an SQE on the pidfd like
   // any fd's. Without it the runtime learns here that it must poll the
@@ -84,16 +99,7 @@ bool IoUringBackend::SubmitSpecial(Operation* op) {
     op->res = -EOPNOTSUPP;
     return true;
   }
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) {
-    op->res = -EBUSY;
-    return true;
-  }
-  op->backend_state = kInFlight;
-  ++in_flight_;
-  Track(op);
-  Prepare(sqe, op);
-  return false;
+  return Issue(op);
 }
 
 bool IoUringBackend::PathKindSupported(OpKind kind) const {
@@ -123,16 +129,7 @@ bool IoUringBackend::SubmitOp(Operation* op) {
     // queued ahead of the close, so the kernel issues them first.
     Forget(op->fd);
   }
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) {
-    op->res = -EBUSY;
-    return true;
-  }
-  op->backend_state = kInFlight;
-  ++in_flight_;
-  Track(op);
-  Prepare(sqe, op);
-  return false;
+  return Issue(op);
 }
 
 void IoUringBackend::Prepare(io_uring_sqe* sqe, Operation* op) {

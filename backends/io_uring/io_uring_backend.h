@@ -126,6 +126,8 @@ class IoUringBackend {
   void DeliverStashed();
 
   bool SubmitOp(Operation* op);
+
+  bool Issue(Operation* op);
   bool SubmitSpecial(Operation* op);
   bool PathKindSupported(OpKind kind) const;
   void Prepare(io_uring_sqe* sqe, Operation* op);
