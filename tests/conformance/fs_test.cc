@@ -353,12 +353,16 @@ TEST_F(ConformanceTest, FsCancelledReadFileReturnsWithoutWaitingForTheJob) {
   ::close(writer);
 }
 
-// The number of open fds of this process.
-int OpenFds() {
+// The number of this process's fds open on `path`. Counting only fds on a
+// file the test made keeps the count its own: a pool job an earlier test
+// dropped may still hold an fd of its own for a while (a FIFO it reads, a
+// file it writes), and comes and goes as it likes.
+int FdsOn(const std::string& path) {
+  const std::filesystem::path target = std::filesystem::canonical(path);
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)e;
-    ++n;
+    std::error_code gone;  // an fd closed while the directory is listed
+    if (std::filesystem::read_symlink(e.path(), gone) == target) ++n;
   }
   return n;
 }
@@ -448,28 +452,27 @@ TEST_F(ConformanceTest, FsReadDirErrorsNameThePath) {
 TEST_F(ConformanceTest, FsReadDirDroppedMidWayClosesItsFd) {
   const std::string dir = FreshDir("dropdir");
   for (int i = 0; i < 600; ++i) Touch(dir + "/f" + std::to_string(i));
-  const int before = OpenFds();
   absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
     {
       absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
       if (!d.ok()) co_return d.status();
-      EXPECT_EQ(OpenFds(), before + 1);
+      EXPECT_EQ(FdsOn(dir), 1);
       for (int i = 0; i < 10; ++i) {
         absl::StatusOr<fs::DirEntry> e = co_await d->Next();
         if (!e.ok()) co_return e.status();
       }
     }
-    EXPECT_EQ(OpenFds(), before);
+    EXPECT_EQ(FdsOn(dir), 0);
     absl::StatusOr<fs::DirStream> d = co_await fs::ReadDir(dir);
     if (!d.ok()) co_return d.status();
     absl::StatusOr<std::map<std::string, int>> all = co_await ReadAll(&*d);
     if (!all.ok()) co_return all.status();
     EXPECT_EQ(all->size(), 600u);
-    EXPECT_EQ(OpenFds(), before);  // closed at the end
+    EXPECT_EQ(FdsOn(dir), 0);  // closed at the end
     co_return absl::OkStatus();
   }());
   EXPECT_TRUE(s.ok()) << s;
-  EXPECT_EQ(OpenFds(), before);
+  EXPECT_EQ(FdsOn(dir), 0);
 }
 
 // Polls `inner` once: its output if it was ready, else nothing — and the
@@ -628,13 +631,20 @@ TEST_F(ConformanceTest, FsPathOperationsRunWhereTheBackendTakesThem) {
   }
 }
 
-// Waits (up to 5 s) until this process has `n` fds open: a pool job
-// dropped with its caller closes the fd it opened when it ends.
-bool SettlesAt(int n) {
-  for (int i = 0; i < 5000 && OpenFds() != n; ++i) {
+// Waits (up to 5 s) until `path` has `n` fds open and keeps that count for
+// 100 ms. A pool job dropped with its caller closes the fd it opened when it
+// ends, but it may open it only when its thread wakes, after the count was
+// first right: one look that sees `n` proves nothing.
+bool SettlesAt(const std::string& path, int n) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int steady_ms = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    steady_ms = FdsOn(path) == n ? steady_ms + 1 : 0;
+    if (steady_ms == 100) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return OpenFds() == n;
+  return false;
 }
 
 // An open dropped after its first poll — in flight on io_uring, where the
@@ -645,7 +655,6 @@ TEST_F(ConformanceTest, FsOpenDroppedOrCancelledInFlightLeaksNoFd) {
   const std::string dir = FreshDir("opendrop");
   const std::string file = dir + "/f";
   Touch(file);
-  const int before = OpenFds();
   int dropped = 0;
   absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
     for (int i = 0; i < 50; ++i) {
@@ -670,10 +679,14 @@ TEST_F(ConformanceTest, FsOpenDroppedOrCancelledInFlightLeaksNoFd) {
     co_return absl::OkStatus();
   }());
   EXPECT_TRUE(s.ok()) << s;
-  EXPECT_TRUE(SettlesAt(before))
-      << OpenFds() << " fds open, " << before << " before";
-  // Every backend's open is pending at its first poll (an SQE, or a job).
-  EXPECT_GT(dropped, 0);
+  EXPECT_TRUE(SettlesAt(file, 0)) << FdsOn(file) << " fds still open on it";
+  // An SQE is always pending at its first poll: its completion is reaped by
+  // the driver, never inside the poll. A pool job is not: on a loaded
+  // machine the woken pool thread may preempt the submitter and finish the
+  // open before the poll looks again, every time (seen in CI: 0 of 50).
+  // There a job that is dropped while it runs is made certain by the FIFO
+  // case below, whose open cannot finish before its timeout.
+  if (NativePathOps(rt())) EXPECT_GT(dropped, 0);
 }
 
 // A FIFO opens as open(2) opens it on every backend: for reading it waits
@@ -697,7 +710,6 @@ TEST_F(ConformanceTest, FsOpenOfAFifoWaitsForTheOtherEndAsOpenDoes) {
   const std::string write_fifo = dir + "/w";
   ASSERT_EQ(::mkfifo(read_fifo.c_str(), 0600), 0);
   ASSERT_EQ(::mkfifo(write_fifo.c_str(), 0600), 0);
-  const int before = OpenFds();
   absl::Status s = rt().BlockOn([&]() -> Task<absl::Status> {
     auto reading =
         Timeout(std::chrono::milliseconds(30), File::Open(read_fifo, O_RDONLY));
@@ -717,7 +729,8 @@ TEST_F(ConformanceTest, FsOpenOfAFifoWaitsForTheOtherEndAsOpenDoes) {
   int write_both = ::open(write_fifo.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(read_both, 0);
   ASSERT_GE(write_both, 0);
-  EXPECT_TRUE(SettlesAt(before + 2)) << OpenFds();
+  EXPECT_TRUE(SettlesAt(read_fifo, 1)) << FdsOn(read_fifo);
+  EXPECT_TRUE(SettlesAt(write_fifo, 1)) << FdsOn(write_fifo);
   s = rt().BlockOn([&]() -> Task<absl::Status> {
     absl::StatusOr<File> r = co_await File::Open(read_fifo, O_RDONLY);
     if (!r.ok()) co_return r.status();
@@ -731,7 +744,8 @@ TEST_F(ConformanceTest, FsOpenOfAFifoWaitsForTheOtherEndAsOpenDoes) {
   EXPECT_TRUE(s.ok()) << s;
   ::close(read_both);
   ::close(write_both);
-  EXPECT_TRUE(SettlesAt(before)) << OpenFds();
+  EXPECT_TRUE(SettlesAt(read_fifo, 0)) << FdsOn(read_fifo);
+  EXPECT_TRUE(SettlesAt(write_fifo, 0)) << FdsOn(write_fifo);
 }
 
 }  // namespace
