@@ -95,8 +95,11 @@ class FaultBackend : public NativeSignalsOf<Inner>,
 
   bool Submit(Operation* op) {
     // A negative fd finishes inline with -EBADF on every backend
-    // (backend_contract_test.cc): EventLoop::Watch reports it at once.
-    if (op->fd < 0) return inner_->Submit(op);
+    // (backend_contract_test.cc): EventLoop::Watch reports it at once. Not
+    // so a path operation's AT_FDCWD: it is tracked like any other, or its
+    // Cancel would find no record here and never reach the inner backend
+    // (an open waiting for a FIFO's other end then waited forever).
+    if (op->fd < 0 && !IsPathKind(op->kind)) return inner_->Submit(op);
     if (random_.Chance(rates_.spurious_wake)) inner_->Wake();
     if (std::optional<int32_t> res = InjectedResult(op)) {
       op->res = *res;

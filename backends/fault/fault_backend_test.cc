@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -340,6 +341,47 @@ TEST_F(FaultLayerTest, ALateCancelStillCancels) {
   ASSERT_TRUE(WaitUntil(b, [&] { return recv.completions() > 0; }));
   EXPECT_EQ(recv.res, -ECANCELED);
   EXPECT_EQ(b.InFlight(), 0u);
+}
+
+// A path operation's fd is AT_FDCWD, which is negative, and yet it is an
+// operation in flight like any other: its cancel, on time or late, reaches
+// the inner backend. (The layer once passed negative-fd operations straight
+// through untracked; their Cancel then found no record and was dropped, and
+// an open waiting for a FIFO's other end waited forever.)
+TEST_F(FaultLayerTest, APathOperationsCancelReachesTheBackend) {
+  for (double late : {0.0, 1.0}) {
+    SCOPED_TRACE(late == 0 ? "cancel on time" : "cancel late");
+    FaultRates r = NoFaults();
+    r.cancel_late = late;
+    Backend& b = Make(r);
+    if (!b.NativeFileIo()) {
+      GTEST_SKIP() << b.Name() << " does not take path operations";
+    }
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    const std::string fifo = std::string(tmp != nullptr ? tmp : "/tmp") +
+                             "/fault_path_op_fifo_" +
+                             std::to_string(late == 0 ? 0 : 1);
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    // Opening a FIFO for reading waits for a writer, which never comes.
+    PathArgs args;
+    args.path = fifo.c_str();
+    args.flags = O_RDONLY | O_CLOEXEC;
+    CountedOp open;
+    open.kind = OpKind::kOpenAt;
+    open.fd = AT_FDCWD;
+    open.buf = &args;
+    ASSERT_FALSE(Start(b, open));
+    b.Wait(0);
+    ASSERT_EQ(open.completions(), 0) << "res " << open.res;
+    b.Cancel(&open);
+    ASSERT_TRUE(WaitUntil(b, [&] { return open.completions() > 0; }))
+        << "the cancel never reached the backend";
+    EXPECT_TRUE(open.res == -ECANCELED || open.res == -EINTR) << open.res;
+    EXPECT_EQ(open.callbacks, 1);
+    EXPECT_EQ(b.InFlight(), 0u);
+    ::unlink(fifo.c_str());
+  }
 }
 
 // While a completion is held, Wait does not block, whatever its timeout.

@@ -694,15 +694,6 @@ TEST_F(ConformanceTest, FsOpenDroppedOrCancelledInFlightLeaksNoFd) {
 // attempt would not wait: it opens with O_NONBLOCK), and a wait is cut
 // short by a timeout; with the other end open it succeeds. Nothing leaks.
 TEST_F(ConformanceTest, FsOpenOfAFifoWaitsForTheOtherEndAsOpenDoes) {
-  // Known defect, not a fault the suite cannot expect: under the fault
-  // layer on io_uring this case hangs (seed 1, both runtimes; first seen
-  // 2026-12-07 when the native open landed). A Timeout's cancel of an open
-  // waiting in io-wq, delivered a few Waits late (cancel_late), never ends
-  // the open. Skipped there, and only there, until that is found.
-  if (kFaultInjection && rt().backend_name() == "io_uring") {
-    GTEST_SKIP() << "hangs under fault injection on io_uring: a late cancel "
-                    "of an open waiting for a FIFO (docs/reliability.md)";
-  }
   const std::string dir = FreshDir("fifoopen");
   // Two FIFOs: on the readiness backends the first open still waits on a
   // pool thread after its timeout, and would be the second's reader.
