@@ -58,6 +58,14 @@ int main(int argc, char** argv) {
                  std::string(port.status().message()).c_str());
     return 1;
   }
+  // Before the runtime's threads exist (stop_signal.h).
+  if (absl::Status blocked =
+          polyio::examples::StopSignals::BlockInEveryThread();
+      !blocked.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n",
+                 std::string(blocked.message()).c_str());
+    return 1;
+  }
   absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
       polyio::Runtime::Create();
   if (!rt.ok()) {

@@ -213,6 +213,17 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> command(argv + split + 1, argv + argc);
 
+  // Blocked before any thread exists, so that every thread inherits the
+  // mask and none can take a signal meant for the child past polyio: over
+  // libkqueue a delivery the kernel handed to a thread that did not block
+  // it (libkqueue's own, made with the runtime's kqueue) was lost, and run
+  // never passed SIGTERM on (docs/signals.md). The child starts with an
+  // empty mask (Command), so it gets the signal as if run were not there.
+  if (absl::Status blocked = polyio::BlockSignals({SIGTERM, SIGINT});
+      !blocked.ok()) {
+    std::fprintf(stderr, "run: %s\n", blocked.ToString().c_str());
+    return kRunFailed;
+  }
   absl::StatusOr<std::unique_ptr<polyio::Runtime>> rt =
       polyio::Runtime::Create();
   if (!rt.ok()) {

@@ -37,6 +37,9 @@ int RunServer(const ServerSpec& spec, int argc, char** argv,
   if (!flags.ok()) return FailUsage(spec, flags.status());
   absl::StatusOr<RuntimeOptions> options = RuntimeOptionsFromFlags(*flags);
   if (!options.ok()) return FailUsage(spec, options.status());
+  // Before the runtime's threads exist (stop_signal.h).
+  absl::Status blocked = StopSignals::BlockInEveryThread();
+  if (!blocked.ok()) return Fail(spec, blocked);
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(*options);
   if (!rt.ok()) return Fail(spec, rt.status());
   absl::StatusOr<Task<absl::Status>> serve = make_serve(*flags, **rt);

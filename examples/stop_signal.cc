@@ -8,6 +8,10 @@
 
 namespace polyio::examples {
 
+absl::Status StopSignals::BlockInEveryThread() {
+  return BlockSignals({SIGTERM, SIGINT});
+}
+
 absl::StatusOr<StopSignals> StopSignals::Listen() {
   absl::StatusOr<SignalStream> term = Signal(SIGTERM);
   if (!term.ok()) return term.status();

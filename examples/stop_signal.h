@@ -1,7 +1,9 @@
 // The example servers' way to stop: serve until the first SIGTERM or SIGINT
 // (Ctrl-C), then let the runtime drain, as a service manager expects.
 //
-//   absl::StatusOr<StopSignals> stop = StopSignals::Listen();  // first
+//   StopSignals::BlockInEveryThread();  // first thing in main
+//   ... Runtime::Create ...
+//   absl::StatusOr<StopSignals> stop = StopSignals::Listen();
 //   absl::StatusOr<int> signo =
 //       rt->BlockOn(ServeUntilStopped(Serve(...), &*stop));
 //   ReportShutdown("http_hello", *signo, rt->Shutdown(kDrainTime));
@@ -30,6 +32,15 @@ namespace polyio::examples {
 
 class StopSignals {
  public:
+  // Blocks SIGTERM and SIGINT in the calling thread (BlockSignals). Called
+  // before the runtime starts a thread, every thread inherits the mask, and
+  // no thread can take a stop signal past polyio: on Linux the deliveries
+  // then come through the signalfd, and over libkqueue it is the only way a
+  // multi-thread server sees them at all (its workers, made before Listen,
+  // would not block them, and a delivery the kernel handed one was lost:
+  // the server never stopped; docs/signals.md).
+  static absl::Status BlockInEveryThread();
+
   static absl::StatusOr<StopSignals> Listen();
 
   // The number of the first signal to arrive.

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/pipe/pipe.h"
 #include "runtime/signal/signal.h"
+#include "runtime/signal/signal_registry.h"
 
 extern char** environ;
 
@@ -263,12 +264,17 @@ absl::StatusOr<Spawned> SpawnProcess(const CommandSpec& spec,
   }
   // The child starts clean whatever this process blocks (a program that
   // blocked SIGTERM for a signalfd, say) and with SIGPIPE at its default
-  // even if this process ignores it, as Rust's std and Python do.
+  // even if this process ignores it, as Rust's std and Python do. Also at
+  // their default: the signals that kqueue builds set to SIG_IGN while a
+  // SignalStream listens (signal_registry.h). A child would inherit that,
+  // and a `sleep` spawned while the program listened for SIGTERM ignored
+  // Kill(SIGTERM).
   sigset_t empty;
   sigemptyset(&empty);
   sigset_t defaults_set;
   sigemptyset(&defaults_set);
   sigaddset(&defaults_set, SIGPIPE);
+  internal::SignalRegistry::Get().AddOwnIgnores(&defaults_set);
   if (posix_spawnattr_setsigmask(spawn.attr(), &empty) != 0 ||
       posix_spawnattr_setsigdefault(spawn.attr(), &defaults_set) != 0 ||
       posix_spawnattr_setflags(

@@ -336,6 +336,13 @@ absl::Status SignalRegistry::InstallNative(int signo) {
   return absl::OkStatus();
 }
 
+void SignalRegistry::AddOwnIgnores(sigset_t* set) {
+  MutexLock lock(&mu_);
+  for (int signo = 1; signo < kSignalLimit; ++signo) {
+    if (ignored_by_us_[signo]) sigaddset(set, signo);
+  }
+}
+
 void SignalRegistry::RestoreNative(int signo) {
   // Back to SIG_DFL only if the SIG_IGN is still ours: code that set a
   // disposition meanwhile keeps it.

@@ -118,6 +118,13 @@ class SignalRegistry {
   // Takes every delivery that has arrived and hands it to the listeners.
   void Drain();
 
+  // Adds to `set` each signal whose SIG_IGN is the registry's own (the
+  // native path's stand-in for a default action while somebody listens).
+  // For Spawn: a child inherits SIG_IGN across exec, where it inherits no
+  // handler, so it must get those signals' default back, as it would have
+  // on the portable path.
+  void AddOwnIgnores(sigset_t* set);
+
   // The fds to wait on for readability before draining: the signalfd (-1
   // where there is none) and the self-pipe's read end. Valid after the
   // first successful Add; never closed.

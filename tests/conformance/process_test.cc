@@ -335,6 +335,24 @@ TEST_P(ProcessTest, KillThenWaitReportsTheSignal) {
   EXPECT_EQ(ExitStatus::Killed(SIGKILL).ToString(), "killed by SIGKILL");
 }
 
+// A child spawned while this process listens for SIGTERM gets SIGTERM at
+// its default: whatever polyio did to the disposition to listen (kqueue
+// builds set SIG_IGN, which exec would hand on) is not the child's.
+TEST_P(ProcessTest, AChildSpawnedWhileListeningForSigtermDiesOfIt) {
+  absl::StatusOr<SignalStream> listening = Signal(SIGTERM);
+  ASSERT_TRUE(listening.ok()) << listening.status();
+  absl::StatusOr<Child> child = Command("/bin/sleep").Arg("30").Spawn();
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->Kill(SIGTERM).ok());
+  absl::StatusOr<ExitStatus> st =
+      rt().BlockOn([](Child* c) -> Task<absl::StatusOr<ExitStatus>> {
+        co_return co_await Timeout(seconds(10), c->Wait());
+      }(&*child));
+  if (!st.ok()) ASSERT_TRUE(child->Kill(SIGKILL).ok());
+  ASSERT_TRUE(st.ok()) << st.status() << " (the child ignored SIGTERM)";
+  EXPECT_EQ(st->signal(), SIGTERM);
+}
+
 TEST_P(ProcessTest, TwoHundredChildrenAtOnceAreAllReaped) {
   FdLimit limit(4096);
   const std::set<int> fds_before = OpenFds();
