@@ -612,6 +612,16 @@ TEST_P(ProcessTest, AChildDroppedUnderItsWaitLeavesNoZombie) {
   // operation in flight: on io_uring a kernel waitid and the reaper then
   // race for the child. Whichever reaps it, nothing is left, and the Wait
   // ends (with the status, or FailedPrecondition for the Child gone).
+#if defined(__linux__)
+  if (rt().backend_name() == "kqueue" && GetParam() == ExitWatch::kPidfd) {
+    // Seen in full-suite runs, not alone (the reaper must win the race).
+    GTEST_SKIP() << "libkqueue limit: its EVFILT_PROC fetches the exit with "
+                    "waitid(WNOWAIT) when the event is read, so an exit the "
+                    "reaper reaped first is never reported, and the Wait's "
+                    "kProcExit waits on (BSD reports the exit when it "
+                    "happens; docs/signals.md)";
+  }
+#endif
   absl::StatusOr<ExitStatus> st =
       rt().BlockOn([]() -> Task<absl::StatusOr<ExitStatus>> {
         absl::StatusOr<Child> child =
